@@ -1,0 +1,1 @@
+"""The emulator's own control plane, apart from the SoftLayer API."""

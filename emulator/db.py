@@ -1,0 +1,90 @@
+"""The database: SQLite in the data directory by default, or PostgreSQL."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from emulator.models import JOB_STATUSES, EmulatorState, TranscodeJobStatus
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+CLOCK_OFFSET_KEY = "clock_offset"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # WAL lets readers run beside the one writer; the busy timeout makes a
+    # writer wait for the lock instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def create_schema(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)
+
+    with Session(engine) as session:
+        for status_id, (name, description) in JOB_STATUSES.items():
+            if session.get(TranscodeJobStatus, status_id) is None:
+                session.add(
+                    TranscodeJobStatus(id=status_id, name=name, description=description)
+                )
+        session.commit()
+
+
+def drop_state(engine: Engine) -> None:
+    """Empty every table but the fixed job statuses."""
+    with Session(engine) as session:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name != TranscodeJobStatus.__tablename__:
+                session.execute(table.delete())
+        session.commit()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def load_clock_offset(engine: Engine) -> float:
+    with Session(engine) as session:
+        row = session.get(EmulatorState, CLOCK_OFFSET_KEY)
+        return float(row.value) if row else 0.0
+
+
+def store_clock_offset(engine: Engine, offset: float) -> None:
+    with Session(engine) as session:
+        row = session.get(EmulatorState, CLOCK_OFFSET_KEY)
+        if row is None:
+            row = EmulatorState(key=CLOCK_OFFSET_KEY, value=str(offset))
+        row.value = str(offset)
+        session.add(row)
+        session.commit()
+
+
+def all_statuses(session: Session) -> list[TranscodeJobStatus]:
+    return list(session.exec(select(TranscodeJobStatus).order_by(TranscodeJobStatus.id)))

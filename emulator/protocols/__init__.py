@@ -1,0 +1,1 @@
+"""The wire protocols: thin adapters from HTTP requests to the dispatcher."""

@@ -1,0 +1,289 @@
+"""Turning a preset into an ffmpeg run, through ffmpeg-python.
+
+`TranscodePlan` holds what one job needs (input, preset, watermark, where
+to write); `build_arguments` derives the ffmpeg command line from it and
+`run_ffmpeg` runs it with progress reports, a timeout and a readable reason
+when ffmpeg fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import ffmpeg
+
+from emulator.presets import AudioSettings, Preset, VideoSettings
+
+# Declared codec names (what a probe reports) to the encoder ffmpeg uses.
+ENCODERS = {
+    "h264": "libx264",
+    "hevc": "libx265",
+    "vp8": "libvpx",
+    "vp9": "libvpx-vp9",
+    "theora": "libtheora",
+    "mp3": "libmp3lame",
+    "vorbis": "libvorbis",
+    "opus": "libopus",
+    "amr_nb": "libopencore_amrnb",
+    "flv1": "flv",
+    "mpeg4": "mpeg4",
+}
+THUMBNAIL_POSITION = 0.25  # grab the frame a quarter into the clip
+
+
+class TranscodeError(Exception):
+    """ffmpeg could not produce the output; the message is one readable line."""
+
+
+@dataclass
+class Watermark:
+    image: Path  # a PNG or other still image
+    x: int
+    y: int
+    opacity: float  # 0..1
+    start: float | None  # seconds
+    end: float | None
+
+
+@dataclass
+class TranscodePlan:
+    source: Path
+    destination: Path
+    preset: Preset
+    duration: float | None
+    has_video: bool
+    has_audio: bool
+    watermark: Watermark | None = None
+
+
+def find_ffmpeg(configured: str = "") -> str:
+    """The ffmpeg to run: the configured one, one on PATH, or imageio-ffmpeg's."""
+    if configured:
+        return configured
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def check_inputs(plan: TranscodePlan) -> None:
+    preset = plan.preset
+    if preset.video and not plan.has_video:
+        raise TranscodeError(
+            f"The input has no video stream; preset '{preset.name}' produces video."
+        )
+    if preset.audio and not preset.video and not plan.has_audio:
+        raise TranscodeError(
+            f"The input has no audio stream; preset '{preset.name}' produces audio only."
+        )
+
+
+def build_arguments(plan: TranscodePlan, ffmpeg_path: str) -> list[str]:
+    check_inputs(plan)
+    preset = plan.preset
+    seek = _thumbnail_seek(plan)
+    source = ffmpeg.input(str(plan.source), **({"ss": seek} if seek else {}))
+    streams = []
+    output_options: dict = {"f": preset.container, "map_metadata": -1}
+
+    if preset.video:
+        streams.append(_video_stream(source, plan))
+        output_options.update(_video_options(preset.video, preset.kind))
+        if preset.kind == "image":
+            output_options["frames:v"] = 1
+    else:
+        output_options["vn"] = None
+
+    if preset.audio:
+        if plan.has_audio:
+            streams.append(source.audio)
+        else:
+            # The preset promises an audio track: give it silence.
+            silence = ffmpeg.input(
+                f"anullsrc=r={preset.audio.sample_rate}:cl=mono", f="lavfi"
+            )
+            streams.append(silence.audio)
+            output_options["shortest"] = None
+        output_options.update(_audio_options(preset.audio))
+    elif preset.video:
+        output_options["an"] = None
+
+    output_options.update(preset.options)
+    node = ffmpeg.output(*streams, str(plan.destination), **output_options)
+    return _command(node, ffmpeg_path)
+
+
+def _command(node, ffmpeg_path: str) -> list[str]:
+    arguments = node.global_args(
+        "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats"
+    ).overwrite_output().compile(cmd=ffmpeg_path)
+    return arguments
+
+
+def _thumbnail_seek(plan: TranscodePlan) -> float:
+    if plan.preset.kind != "image" or not plan.duration:
+        return 0.0
+    return round(plan.duration * THUMBNAIL_POSITION, 3)
+
+
+def _video_stream(source, plan: TranscodePlan):
+    video = plan.preset.video
+    assert video is not None
+    stream = source.video
+    width, height = video.width, video.height
+
+    if video.aspect == "crop":
+        stream = stream.filter("scale", width, height, force_original_aspect_ratio="increase")
+        stream = stream.filter("crop", width, height)
+    elif video.aspect == "stretch":
+        stream = stream.filter("scale", width, height)
+    else:
+        stream = stream.filter("scale", width, height, force_original_aspect_ratio="decrease")
+        stream = stream.filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
+    stream = stream.filter("setsar", 1)
+    if plan.preset.kind != "image":
+        stream = stream.filter("fps", fps=video.fps)
+
+    if plan.watermark is not None:
+        stream = _overlay(stream, plan.watermark)
+    if plan.preset.kind == "animation":
+        split = stream.split()
+        palette = split[0].filter("palettegen")
+        stream = ffmpeg.filter([split[1], palette], "paletteuse")
+    elif video.pixel_format:
+        stream = stream.filter("format", video.pixel_format)
+    return stream
+
+
+def _overlay(stream, watermark: Watermark):
+    mark = ffmpeg.input(str(watermark.image), loop=1).video
+    mark = mark.filter("format", "rgba").filter(
+        "colorchannelmixer", aa=round(watermark.opacity, 3)
+    )
+    options = {"x": watermark.x, "y": watermark.y, "shortest": 1}
+    if watermark.start is not None or watermark.end is not None:
+        start = watermark.start or 0
+        end = watermark.end if watermark.end is not None else 10**9
+        options["enable"] = f"between(t,{start},{end})"
+    return ffmpeg.overlay(stream, mark, **options)
+
+
+def _video_options(video: VideoSettings, kind: str) -> dict:
+    options: dict = {"c:v": ENCODERS.get(video.codec, video.codec)}
+    if kind in ("image", "animation"):
+        return options
+    options["r"] = video.fps
+    if video.bitrate:
+        options["b:v"] = video.bitrate
+    if video.codec in ("h264", "hevc") and not video.pixel_format:
+        options["pix_fmt"] = "yuv420p"
+    options.update(video.options)
+    return options
+
+
+def _audio_options(audio: AudioSettings) -> dict:
+    options: dict = {
+        "c:a": ENCODERS.get(audio.codec, audio.codec),
+        "ar": audio.sample_rate,
+        "ac": audio.channels,
+    }
+    if audio.bitrate:
+        options["b:a"] = audio.bitrate
+    options.update(audio.options)
+    return options
+
+
+def run_ffmpeg(
+    arguments: list[str],
+    duration: float | None,
+    on_progress: Callable[[int], None],
+    timeout: float,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Run ffmpeg to the end; TranscodeError with ffmpeg's reason if it fails."""
+    process = subprocess.Popen(
+        arguments,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    stderr_lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: stderr_lines.extend(process.stderr), daemon=True
+    )
+    reader.start()
+    watchdog = _Watchdog(process, timeout, cancelled)
+    watchdog.start()
+
+    last_percent = -1
+    for line in process.stdout:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and duration and value.isdigit():
+            percent = min(99, int(int(value) / 1e6 / duration * 100))
+            if percent > last_percent:
+                last_percent = percent
+                on_progress(percent)
+
+    process.wait()
+    watchdog.stop()
+    reader.join(timeout=5)
+    if watchdog.reason:
+        raise TranscodeError(watchdog.reason)
+    if process.returncode != 0:
+        raise TranscodeError(_readable_reason(stderr_lines, process.returncode))
+
+
+class _Watchdog(threading.Thread):
+    def __init__(self, process: subprocess.Popen, timeout: float, cancelled) -> None:
+        super().__init__(daemon=True)
+        self.process = process
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.cancelled = cancelled
+        self.reason = ""
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(0.2):
+            if time.monotonic() > self.deadline:
+                self.reason = f"ffmpeg ran longer than the {self.timeout:g} s job timeout and was stopped."
+            elif self.cancelled():
+                self.reason = "The transcoder was stopped before the job finished."
+            else:
+                continue
+            _kill(self.process)
+            return
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _readable_reason(stderr_lines: list[str], returncode: int) -> str:
+    lines = [line.strip() for line in stderr_lines if line.strip()]
+    if returncode < 0:
+        return f"ffmpeg was killed by signal {-returncode}."
+    if not lines:
+        return f"ffmpeg failed with exit code {returncode}."
+    # The last lines repeat the generic failure; the first error names the cause.
+    meaningful = [l for l in lines if not l.startswith(("Conversion failed", "Error opening output files"))]
+    reason = (meaningful or lines)[0]
+    return reason if len(reason) <= 300 else reason[:300] + "..."
