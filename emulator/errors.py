@@ -21,7 +21,12 @@ class SoftLayerError(Exception):
 
     @property
     def code(self) -> str:
-        return type(self).__name__
+        # Subclasses that refine an error for the emulator's own use (such as
+        # InvalidPath) report the SoftLayer class they derive from.
+        for cls in type(self).__mro__:
+            if cls.__name__.startswith("SoftLayer_"):
+                return cls.__name__
+        return "SoftLayer_Exception"
 
     def fault_code(self) -> str:
         return self.xmlrpc_fault_code or self.code
