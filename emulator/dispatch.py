@@ -22,17 +22,17 @@ from sqlmodel import Session, select
 from emulator.backend import Backend
 from emulator.errors import (
     SoftLayer_Exception_ObjectNotFound,
-    SoftLayer_Exception_WebService_InvalidParameters,
-    SoftLayer_Exception_WebService_ResultLimit,
-    SoftLayer_Exception_WebService_UnknownMethod,
-    SoftLayer_Exception_WebService_UnknownService,
+    SoftLayer_Exception_Public,
     SoftLayerError,
     invalid_credentials,
+    invalid_parameters,
+    unknown_method,
+    unknown_service,
 )
 from emulator.models import User
 from emulator.objectfilter import matches, parse_filter, sort_items, to_sql
 from emulator.objectmask import parse_mask
-from emulator.types import TYPES, serialize
+from emulator.types import TYPES, check_mask, serialize
 
 log = logging.getLogger("emulator.api")
 
@@ -128,19 +128,17 @@ class Dispatcher:
     def call(self, call: ApiCall) -> ApiResult:
         service_class = self.services.get(call.service.lower())
         if service_class is None:
-            raise SoftLayer_Exception_WebService_UnknownService(
-                f"Service '{_short(call.service)}' does not exist."
-            )
+            raise unknown_service()
         method = self.methods[call.service.lower()].get(str(call.method).lower())
         if method is None:
-            raise SoftLayer_Exception_WebService_UnknownMethod(
-                f"Function (\"{_short(call.method)}\") is not a valid method for this service."
-            )
+            raise unknown_method(call.method)
         spec: MethodSpec = method.softlayer
 
         with Session(self.backend.engine, expire_on_commit=False) as session:
             user = self.authenticate(session, call.username, call.api_key)
             mask = parse_mask(call.mask)
+            if spec.returns:
+                check_mask(mask, spec.returns)
             limit, offset = _checked_limit(call.limit, call.offset)
             arguments = _checked_arguments(method, call.parameters, spec.name)
             parsed_filter = (
@@ -210,15 +208,15 @@ def _checked_limit(limit: Any, offset: Any) -> tuple[int, int]:
         limit = int(limit or 0)
         offset = int(offset or 0)
     except (TypeError, ValueError):
-        raise SoftLayer_Exception_WebService_ResultLimit(
+        raise SoftLayer_Exception_Public(
             "Result limit and offset must be whole numbers."
         ) from None
     if limit < 0 or offset < 0:
-        raise SoftLayer_Exception_WebService_ResultLimit(
+        raise SoftLayer_Exception_Public(
             "Result limit and offset may not be negative."
         )
     if limit > MAX_RESULT_LIMIT or offset > MAX_OFFSET:
-        raise SoftLayer_Exception_WebService_ResultLimit(
+        raise SoftLayer_Exception_Public(
             f"Result limit may not exceed {MAX_RESULT_LIMIT} items."
         )
     return limit, offset
@@ -228,7 +226,7 @@ def _checked_arguments(method: Callable, parameters: Any, method_name: str) -> l
     if parameters is None:
         parameters = []
     if not isinstance(parameters, list):
-        raise SoftLayer_Exception_WebService_InvalidParameters("Parameters must be a list.")
+        raise invalid_parameters("Parameters must be a list.")
 
     hints = typing.get_type_hints(method)
     declared = list(inspect.signature(method).parameters.values())[1:]
@@ -239,7 +237,7 @@ def _checked_arguments(method: Callable, parameters: Any, method_name: str) -> l
             if len(required) == len(declared)
             else f"{len(required)} to {len(declared)}"
         )
-        raise SoftLayer_Exception_WebService_InvalidParameters(
+        raise invalid_parameters(
             f"{method_name} expects {expected} parameter(s), {len(parameters)} given."
         )
     return [
@@ -262,15 +260,10 @@ def _coerce(value: Any, hint: Any, name: str, method_name: str) -> Any:
         if isinstance(kind, type) and isinstance(value, kind):
             return value
     wanted = " or ".join(getattr(k, "__name__", str(k)) for k in allowed if k is not type(None))
-    raise SoftLayer_Exception_WebService_InvalidParameters(
+    raise invalid_parameters(
         f"Parameter '{name}' of {method_name} must be {wanted}, "
         f"got {type(value).__name__}."
     )
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:80] + "..."
 
 
 __all__ = ["ApiCall", "ApiResult", "Dispatcher", "Service", "softlayer_method", "SoftLayerError"]

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, inspect, not_, or_, select
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.sql import ColumnElement
 
-from emulator.errors import SoftLayer_Exception_WebService_ObjectFilter
+from emulator.errors import SoftLayer_Exception_Public
 from emulator.types import SERVICE_TIMEZONE, TYPES, SoftLayerType
 
 MAX_FILTER_DEPTH = 8
@@ -27,7 +27,13 @@ MAX_IN_VALUES = 1000
 _OPERATOR = re.compile(r"^(!\*=|!\^=|!\$=|!_=|!=|!~|_=|\*=|\^=|\$=|>=|<=|~|>|<)\s*(.*)$", re.S)
 # Something that starts like an operator but is none the service knows.
 _UNKNOWN_OPERATOR = re.compile(r"^[!=<>~*^$_|&%]{1,3}\s")
-_WORD_OPERATIONS = {"in", "betweenDate", "isNull", "isNotNull", "orderBy", "not null"}
+SORT_OPTIONS = {"sort", "sortOrder"}
+NULL_OPERATIONS = {
+    "isNull": "isNull",
+    "is null": "isNull",
+    "isNotNull": "isNotNull",
+    "not null": "isNotNull",
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def parse_filter(
     if raw is None or raw == {} or raw == []:
         return None
     if not isinstance(raw, dict):
-        raise SoftLayer_Exception_WebService_ObjectFilter("Object filter must be an object.")
+        raise SoftLayer_Exception_Public("Object filter must be an object.")
 
     softlayer_type = TYPES[item_type]
     if (
@@ -72,7 +78,7 @@ def parse_filter(
     ):
         raw = raw[wrapper_property]
         if not isinstance(raw, dict):
-            raise SoftLayer_Exception_WebService_ObjectFilter(
+            raise SoftLayer_Exception_Public(
                 f"Filter of '{wrapper_property}' must be an object."
             )
 
@@ -83,17 +89,17 @@ def parse_filter(
 
 def _walk(node: dict, softlayer_type: SoftLayerType, path: tuple[str, ...], out: ParsedFilter) -> None:
     if len(path) >= MAX_FILTER_DEPTH:
-        raise SoftLayer_Exception_WebService_ObjectFilter(
+        raise SoftLayer_Exception_Public(
             f"Object filter is nested deeper than {MAX_FILTER_DEPTH} levels."
         )
     for name, value in node.items():
         prop = softlayer_type.properties.get(name)
         if prop is None:
-            raise SoftLayer_Exception_WebService_ObjectFilter(
+            raise SoftLayer_Exception_Public(
                 f"Property '{name}' not valid for '{softlayer_type.name}' in object filter."
             )
         if not isinstance(value, dict):
-            raise SoftLayer_Exception_WebService_ObjectFilter(
+            raise SoftLayer_Exception_Public(
                 f"Filter of '{name}' must be an object with an 'operation'."
             )
 
@@ -102,12 +108,12 @@ def _walk(node: dict, softlayer_type: SoftLayerType, path: tuple[str, ...], out:
         elif prop.type_name is not None and value:
             _walk(value, TYPES[prop.type_name], path + (name,), out)
         else:
-            raise SoftLayer_Exception_WebService_ObjectFilter(
+            raise SoftLayer_Exception_Public(
                 f"Filter of '{name}' has no operation."
             )
 
         if len(out.conditions) + len(out.orderings) > MAX_FILTER_CONDITIONS:
-            raise SoftLayer_Exception_WebService_ObjectFilter(
+            raise SoftLayer_Exception_Public(
                 f"Object filter has more than {MAX_FILTER_CONDITIONS} conditions."
             )
 
@@ -115,7 +121,7 @@ def _walk(node: dict, softlayer_type: SoftLayerType, path: tuple[str, ...], out:
 def _leaf(path: tuple[str, ...], leaf: dict, out: ParsedFilter) -> None:
     unknown_keys = set(leaf) - {"operation", "options"}
     if unknown_keys:
-        raise SoftLayer_Exception_WebService_ObjectFilter(
+        raise SoftLayer_Exception_Public(
             f"Unknown key '{sorted(unknown_keys)[0]}' in filter of '{path[-1]}'."
         )
     operation = leaf.get("operation")
@@ -139,14 +145,15 @@ def _leaf(path: tuple[str, ...], leaf: dict, out: ParsedFilter) -> None:
         out.conditions.append(
             Condition(path, "betweenDate", (parse_date(_first(start)), parse_date(_first(end))))
         )
-    elif operation in ("isNull", "isNotNull"):
-        out.conditions.append(Condition(path, operation))
-    elif operation == "not null":
-        out.conditions.append(Condition(path, "isNotNull"))
+    elif operation in NULL_OPERATIONS:
+        out.conditions.append(Condition(path, NULL_OPERATIONS[operation]))
     elif isinstance(operation, bool) or operation is None:
         raise _bad(path, "operation must be a string or a number")
     elif isinstance(operation, (int, float)):
         out.conditions.append(Condition(path, "=", operation))
+    elif isinstance(operation, str) and set(options) - SORT_OPTIONS:
+        # Options belong to the word operations above; anything else is unknown.
+        raise _bad(path, f"unknown operation '{operation[:40]}'")
     elif isinstance(operation, str):
         out.conditions.append(_text_condition(path, operation))
     else:
@@ -192,7 +199,7 @@ def _first(value: Any) -> Any:
 
 
 def parse_date(text: Any) -> datetime:
-    """A filter date (`MM/DD/YYYY H:M:S` in service time, or ISO 8601), naive UTC."""
+    """A filter date (`MM/DD/YYYY H:M:S` in service time, or ISO 8601), in UTC."""
     if isinstance(text, datetime):
         moment = text
     else:
@@ -208,7 +215,7 @@ def parse_date(text: Any) -> datetime:
             try:
                 moment = datetime.fromisoformat(text)
             except ValueError:
-                raise SoftLayer_Exception_WebService_ObjectFilter(
+                raise SoftLayer_Exception_Public(
                     f"Unable to parse date '{text[:40]}'."
                 ) from None
     if moment.tzinfo is None:
@@ -216,8 +223,8 @@ def parse_date(text: Any) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _bad(path: tuple[str, ...], why: str) -> SoftLayer_Exception_WebService_ObjectFilter:
-    return SoftLayer_Exception_WebService_ObjectFilter(
+def _bad(path: tuple[str, ...], why: str) -> SoftLayer_Exception_Public:
+    return SoftLayer_Exception_Public(
         f"Invalid object filter on '{'.'.join(path)}': {why}."
     )
 

@@ -3,6 +3,12 @@
 A parsed mask is a dict from property name to the mask of that property
 (an empty dict when the property is named without sub-properties):
 `mask[id,transcodeJobs[history]]` -> {"id": {}, "transcodeJobs": {"history": {}}}.
+
+Forms: `mask[...]`, `mask.a.b`, several roots joined by commas
+(`mask.id,mask.history`), a bare property set `[id,name]` whose items may
+repeat the root (`[mask.id,mask.history]`), `filteredMask[...]`, type casts
+(`mask(SoftLayer_Type)[...]`), the old `a;b.c` form and a bare list
+(`id,name`). A lone `mask` is the whole object, as if no mask were given.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ Mask = dict[str, "Mask"]
 
 MAX_MASK_LENGTH = 10_000
 MAX_MASK_DEPTH = 12
+ROOTS = ("mask", "filteredMask")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -32,27 +39,12 @@ def parse_mask(text: str | None) -> Mask | None:
             f"Object mask is longer than {MAX_MASK_LENGTH} characters."
         )
 
-    if text.startswith(("mask", "filteredMask", "[")):
-        return _MaskParser(text).parse()
-    return _parse_legacy(text)
-
-
-def _parse_legacy(text: str) -> Mask:
-    """The old form: `id;name;transcodeJobs.history`."""
-    tree: Mask = {}
-    for part in text.split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        node = tree
-        names = part.split(".")
-        if len(names) > MAX_MASK_DEPTH:
-            raise _too_deep()
-        for name in names:
-            if not _NAME.fullmatch(name):
-                raise _unparseable(text)
-            node = node.setdefault(name, {})
-    return tree
+    if not text.startswith((*ROOTS, "[")):
+        # The old form (`id;name;transcodeJobs.history`) and a bare list.
+        items = [item.strip() for item in text.split(";")]
+        text = "mask[" + ",".join(item for item in items if item) + "]"
+    tree = _MaskParser(text).parse()
+    return tree or None
 
 
 class _MaskParser:
@@ -67,17 +59,22 @@ class _MaskParser:
             self._skip_spaces()
             if self.pos == len(self.text):
                 return tree
-            # Several roots may follow each other: `mask[id],mask.history`.
             self._expect(",")
-            self._skip_spaces()
 
     def _parse_root(self, tree: Mask) -> None:
-        if self.text.startswith("filteredMask", self.pos):
-            self.pos += len("filteredMask")
-        elif self.text.startswith("mask", self.pos):
-            self.pos += len("mask")
-            self._skip_type_cast()
+        self._skip_spaces()
+        if self._peek() == "[":
+            self.pos += 1
+            self._parse_list(tree, depth=1, roots_allowed=True)
+            self._expect("]")
+            return
+        if self._name() not in ROOTS:
+            raise self._unparseable("expected 'mask', 'filteredMask' or '['")
+        self._parse_after_root(tree)
 
+    def _parse_after_root(self, tree: Mask) -> None:
+        self._skip_type_cast()
+        self._skip_spaces()
         if self._peek() == "[":
             self.pos += 1
             self._parse_list(tree, depth=1)
@@ -85,34 +82,33 @@ class _MaskParser:
         elif self._peek() == ".":
             self.pos += 1
             self._parse_item(tree, depth=1)
-        else:
-            raise _unparseable(self.text)
 
-    def _skip_type_cast(self) -> None:
-        # `mask(SoftLayer_Type)[...]` narrows a mask to a subtype; all the
-        # emulator's types are concrete, so the cast changes nothing.
-        if self._peek() != "(":
-            return
-        end = self.text.find(")", self.pos)
-        if end < 0:
-            raise _unparseable(self.text)
-        self.pos = end + 1
-
-    def _parse_list(self, tree: Mask, depth: int) -> None:
+    def _parse_list(self, tree: Mask, depth: int, roots_allowed: bool = False) -> None:
         while True:
             self._skip_spaces()
-            self._parse_item(tree, depth)
+            if roots_allowed and self._at_root():
+                self._name()
+                self._parse_after_root(tree)
+            else:
+                self._parse_item(tree, depth)
             self._skip_spaces()
             if self._peek() != ",":
                 return
             self.pos += 1
 
+    def _at_root(self) -> bool:
+        match = _NAME.match(self.text, self.pos)
+        return bool(match) and match.group() in ROOTS and self.text[match.end():][:1] in ".[("
+
     def _parse_item(self, tree: Mask, depth: int) -> None:
         if depth > MAX_MASK_DEPTH:
-            raise _too_deep()
-        name = self._name()
-        node = tree.setdefault(name, {})
+            raise SoftLayer_Exception_WebService_Mask(
+                f"Object mask is nested deeper than {MAX_MASK_DEPTH} levels."
+            )
+        self._skip_spaces()
+        node = tree.setdefault(self._name(), {})
         self._skip_type_cast()
+        self._skip_spaces()
         if self._peek() == "[":
             self.pos += 1
             self._parse_list(node, depth + 1)
@@ -122,10 +118,22 @@ class _MaskParser:
             self.pos += 1
             self._parse_item(node, depth + 1)
 
+    def _skip_type_cast(self) -> None:
+        # `mask(SoftLayer_Type)[...]` narrows a mask to a subtype; all the
+        # emulator's types are concrete, so the cast changes nothing.
+        self._skip_spaces()
+        if self._peek() != "(":
+            return
+        self.pos += 1
+        self._skip_spaces()
+        self._name()
+        self._skip_spaces()
+        self._expect(")")
+
     def _name(self) -> str:
         match = _NAME.match(self.text, self.pos)
         if not match:
-            raise _unparseable(self.text)
+            raise self._unparseable("expected a property name")
         self.pos = match.end()
         return match.group()
 
@@ -133,21 +141,20 @@ class _MaskParser:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
     def _expect(self, char: str) -> None:
+        self._skip_spaces()
         if self._peek() != char:
-            raise _unparseable(self.text)
+            raise self._unparseable(f"expected '{char}'")
         self.pos += 1
 
     def _skip_spaces(self) -> None:
         while self._peek().isspace():
             self.pos += 1
 
-
-def _unparseable(text: str) -> SoftLayer_Exception_WebService_Mask:
-    shown = text if len(text) <= 200 else text[:200] + "..."
-    return SoftLayer_Exception_WebService_Mask(f"Unable to parse object mask: {shown}")
-
-
-def _too_deep() -> SoftLayer_Exception_WebService_Mask:
-    return SoftLayer_Exception_WebService_Mask(
-        f"Object mask is nested deeper than {MAX_MASK_DEPTH} levels."
-    )
+    def _unparseable(self, expected: str) -> SoftLayer_Exception_WebService_Mask:
+        found = self._peek()
+        found = f"'{found}'" if found else "the end"
+        shown = self.text if len(self.text) <= 200 else self.text[:200] + "..."
+        return SoftLayer_Exception_WebService_Mask(
+            f"Unable to parse object mask at column {self.pos + 1}, {expected}, "
+            f"got {found}: {shown}"
+        )

@@ -94,6 +94,27 @@ def relation(
     )
 
 
+def check_mask(mask: Mask | None, type_name: str) -> None:
+    """Refuse a mask naming a property the type (or a nested type) lacks.
+
+    Checked before the call runs, so the answer does not depend on whether
+    the result happens to hold an object of the nested type.
+    """
+    if not mask:
+        return
+    softlayer_type = TYPES[type_name]
+    for name, child in mask.items():
+        prop = softlayer_type.property(name)
+        if not child:
+            continue
+        if prop.type_name is None:
+            raise SoftLayer_Exception_Public(
+                f"Property '{next(iter(child))}' not valid for '{name}' of "
+                f"'{softlayer_type.name}': it has no properties."
+            )
+        check_mask(child, prop.type_name)
+
+
 def serialize(value: Any, type_name: str, mask: Mask | None = None) -> Any:
     """A JSON-ready value of `type_name`, with the mask applied."""
     if isinstance(value, (list, tuple)):

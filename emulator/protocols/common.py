@@ -8,7 +8,7 @@ import logging
 
 from starlette.requests import Request
 
-from emulator.errors import SoftLayer_Exception_WebService_RequestTooLarge, SoftLayerError
+from emulator.errors import SoftLayerError, request_too_large
 
 log = logging.getLogger("emulator.api")
 
@@ -19,21 +19,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused once it grows past `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise request_too_large(limit)
 
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise request_too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _too_large(limit: int) -> SoftLayer_Exception_WebService_RequestTooLarge:
-    return SoftLayer_Exception_WebService_RequestTooLarge(
-        f"The request body is larger than {limit} bytes."
-    )
 
 
 def basic_credentials(request: Request) -> tuple[str | None, str | None]:

@@ -14,12 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from emulator.dispatch import ApiCall, Dispatcher
 from emulator.errors import (
-    SoftLayer_Exception_WebService_InvalidJson,
-    SoftLayer_Exception_WebService_InvalidParameters,
-    SoftLayer_Exception_WebService_ObjectFilter,
-    SoftLayer_Exception_WebService_ResultLimit,
-    SoftLayer_Exception_WebService_UnknownService,
+    SoftLayer_Exception_Public,
     SoftLayerError,
+    bad_request,
+    unknown_service,
 )
 from emulator.protocols.common import (
     INTERNAL_ERROR_MESSAGE,
@@ -52,7 +50,7 @@ def rest_router(dispatcher: Dispatcher, max_body_bytes: int) -> APIRouter:
             response = _error(error.message, error.code, error.http_status, output)
         except Exception as error:  # the server keeps serving whatever happens
             log_unexpected(error, call.service if call else path, call.method if call else "")
-            response = _error(INTERNAL_ERROR_MESSAGE, "SoftLayer_Exception", 500, output)
+            response = _error(INTERNAL_ERROR_MESSAGE, "SoftLayer_Exception_Public", 500, output)
 
         log.info(
             "rest %s %s status=%s ms=%.1f",
@@ -79,13 +77,13 @@ def _api_call(request: Request, path: str, body: bytes, dispatcher: Dispatcher) 
             path = path[: -len(suffix)]
     segments = [s for s in path.split("/") if s]
     if not segments:
-        raise SoftLayer_Exception_WebService_UnknownService("No service named in the URL.")
+        raise unknown_service()
 
     service, rest = segments[0], segments[1:]
     init_id = None
     if rest and not _is_method_name(dispatcher, service, rest[0]):
         init_id = rest.pop(0)
-    method = rest.pop(0) if rest else VERB_METHODS[request.method]
+    method = _method_name(dispatcher, service, rest.pop(0)) if rest else VERB_METHODS[request.method]
     # Remaining path segments are the method's parameters, as SoftLayer allows.
     parameters: list[Any] = list(rest)
     if body.strip():
@@ -112,22 +110,24 @@ def _is_method_name(dispatcher: Dispatcher, service: str, segment: str) -> bool:
     return segment.lower() in methods or not segment.lstrip("-").isdigit()
 
 
+def _method_name(dispatcher: Dispatcher, service: str, segment: str) -> str:
+    """The method a URL segment names; `TranscodeJobs` stands for `getTranscodeJobs`."""
+    methods = dispatcher.methods.get(service.lower(), {})
+    if segment.lower() not in methods and f"get{segment}".lower() in methods:
+        return f"get{segment}"
+    return segment
+
+
 def _body_parameters(body: bytes) -> list:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        raise SoftLayer_Exception_WebService_InvalidJson(
-            "The request body is not valid JSON."
-        ) from None
+        raise bad_request("The request body is not valid JSON.") from None
     if not isinstance(document, dict) or set(document) - {"parameters"}:
-        raise SoftLayer_Exception_WebService_InvalidParameters(
-            'The request body must be {"parameters": [...]}.'
-        )
+        raise bad_request('The request body must be {"parameters": [...]}.')
     parameters = document.get("parameters", [])
     if not isinstance(parameters, list):
-        raise SoftLayer_Exception_WebService_InvalidParameters(
-            'The "parameters" of the request body must be a list.'
-        )
+        raise bad_request('The "parameters" of the request body must be a list.')
     return parameters
 
 
@@ -137,9 +137,7 @@ def _query_filter(text: str | None) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise SoftLayer_Exception_WebService_ObjectFilter(
-            "objectFilter is not valid JSON."
-        ) from None
+        raise bad_request("objectFilter is not valid JSON.") from None
 
 
 def _result_limit(text: str | None) -> tuple[Any, Any]:
@@ -151,7 +149,7 @@ def _result_limit(text: str | None) -> tuple[Any, Any]:
         return 0, parts[0]
     if len(parts) == 2:
         return parts[0], parts[1]
-    raise SoftLayer_Exception_WebService_ResultLimit("resultLimit must be 'offset,limit'.")
+    raise SoftLayer_Exception_Public("resultLimit must be 'offset,limit'.")
 
 
 def _render(value: Any, output: str) -> Response:

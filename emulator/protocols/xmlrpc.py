@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import xmlrpc.client
+from xml.parsers.expat import ExpatError
 from typing import Any
 
 from defusedxml import DefusedXmlException
@@ -15,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from emulator.dispatch import ApiCall, Dispatcher
 from emulator.errors import (
-    SoftLayer_Exception_WebService_InvalidParameters,
-    SoftLayer_Exception_WebService_InvalidXml,
+    NOT_WELL_FORMED,
+    SPEC_VIOLATION,
     SoftLayerError,
+    bad_request,
+    invalid_parameters,
 )
 from emulator.protocols.common import (
     INTERNAL_ERROR_MESSAGE,
@@ -49,7 +52,7 @@ def xmlrpc_router(dispatcher: Dispatcher, max_body_bytes: int) -> APIRouter:
             payload = dump_fault(error.fault_code(), error.message)
         except Exception as error:  # the server keeps serving whatever happens
             log_unexpected(error, service, call.method if call else "")
-            payload = dump_fault("SoftLayer_Exception", INTERNAL_ERROR_MESSAGE)
+            payload = dump_fault("SoftLayer_Exception_Public", INTERNAL_ERROR_MESSAGE)
 
         log.info(
             "xmlrpc %s::%s ms=%.1f", service[:80], call.method if call else "?",
@@ -68,29 +71,34 @@ def xmlrpc_router(dispatcher: Dispatcher, max_body_bytes: int) -> APIRouter:
 def parse_call(body: bytes) -> tuple[tuple, str]:
     """(params, method name) of a methodCall, parsed without trusting the XML."""
     unmarshaller = xmlrpc.client.Unmarshaller(use_builtin_types=True)
+    # No DTD at all: that refuses entity expansion and external entities.
     parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
     try:
         parser.feed(body)
         parser.close()
-        params = unmarshaller.close()
     except DefusedXmlException as error:
-        raise SoftLayer_Exception_WebService_InvalidXml(
-            f"The request XML is refused: {type(error).__name__}."
+        raise bad_request(
+            f"The request XML is refused: {type(error).__name__}.", NOT_WELL_FORMED
         ) from None
-    except (xmlrpc.client.ResponseError, ValueError, TypeError, IndexError, KeyError,
-            OverflowError, RecursionError):
-        raise SoftLayer_Exception_WebService_InvalidXml("The request is not a valid XML-RPC call.") from None
-    except Exception as error:
-        # expat's own ExpatError and friends: not well formed.
-        if type(error).__name__ in ("ExpatError",):
-            raise SoftLayer_Exception_WebService_InvalidXml(
-                "The request is not well-formed XML."
-            ) from None
-        raise
+    except ExpatError as error:
+        raise bad_request(
+            f"The request is not well-formed XML: {error}.", NOT_WELL_FORMED
+        ) from None
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError):
+        raise _not_xmlrpc() from None
+
+    try:
+        params = unmarshaller.close()
+    except (xmlrpc.client.ResponseError, IndexError):
+        raise _not_xmlrpc() from None
     method = unmarshaller.getmethodname()
     if not method:
-        raise SoftLayer_Exception_WebService_InvalidXml("The request names no method.")
+        raise _not_xmlrpc()
     return params, method
+
+
+def _not_xmlrpc() -> SoftLayerError:
+    return bad_request("The request is not an XML-RPC methodCall.", SPEC_VIOLATION)
 
 
 def _api_call(service: str, request: Request, body: bytes) -> ApiCall:
@@ -100,12 +108,12 @@ def _api_call(service: str, request: Request, body: bytes) -> ApiCall:
     if params and isinstance(params[0], dict) and set(params[0]) == {"headers"}:
         headers = params.pop(0)["headers"]
         if not isinstance(headers, dict):
-            raise SoftLayer_Exception_WebService_InvalidParameters("headers must be a struct.")
+            raise invalid_parameters("headers must be a struct.")
 
     username, api_key = _credentials(headers, request)
     limit = headers.get("resultLimit") or {}
     if not isinstance(limit, dict):
-        raise SoftLayer_Exception_WebService_InvalidParameters("resultLimit must be a struct.")
+        raise invalid_parameters("resultLimit must be a struct.")
     init = _header(headers, f"{service}InitParameters")
     return ApiCall(
         service=service,
