@@ -1,27 +1,38 @@
-"""The FastAPI application: SoftLayer's REST and XML-RPC, and the control plane."""
+"""The FastAPI application: SoftLayer's REST and XML-RPC, the control plane, the dashboard."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.backend import Backend
-from emulator.control.routes import AdminTokenRequired, control_router
-from emulator.control.state import SeedError
+from emulator.control.access import AdminTokenRequired, CrossOriginRefused
+from emulator.control.routes import PREFIX, control_router
+from emulator.control.state import ControlError
+from emulator.dashboard import dashboard_router
 from emulator.dispatch import Dispatcher
 from emulator.errors import SoftLayerError
 from emulator.protocols.rest import rest_router
 from emulator.protocols.xmlrpc import xmlrpc_router
 from emulator.services import ALL_SERVICES
 
+log = logging.getLogger("emulator.control")
 
-def create_app(backend: Backend, health: Callable[[], dict[str, Any]]) -> FastAPI:
+
+def create_app(
+    backend: Backend,
+    health: Callable[[], dict[str, Any]],
+    reset: Callable[[], None] | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="SoftLayer Transcode emulator",
-        docs_url="/_emulator/docs",
-        openapi_url="/_emulator/openapi.json",
+        docs_url=PREFIX + "/docs",
+        openapi_url=PREFIX + "/openapi.json",
         redoc_url=None,
     )
     dispatcher = Dispatcher(backend, ALL_SERVICES)
@@ -29,16 +40,19 @@ def create_app(backend: Backend, health: Callable[[], dict[str, Any]]) -> FastAP
     limit = backend.settings.max_body_bytes
     app.include_router(rest_router(dispatcher, limit))
     app.include_router(xmlrpc_router(dispatcher, limit))
-    app.include_router(control_router(backend, health))
-    _install_dashboard(app, backend)
+    app.include_router(control_router(backend, health, reset))
+    app.include_router(dashboard_router(backend))
+    app.add_middleware(ControlRequestLog)
 
-    @app.exception_handler(SeedError)
-    async def seed_error(_request: Request, error: SeedError) -> JSONResponse:
+    @app.exception_handler(ControlError)
+    async def control_error(_request: Request, error: ControlError) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=400)
 
     @app.exception_handler(SoftLayerError)
     async def softlayer_error(_request: Request, error: SoftLayerError) -> JSONResponse:
-        return JSONResponse({"error": error.message, "code": error.code}, status_code=error.http_status)
+        return JSONResponse(
+            {"error": error.message, "code": error.code}, status_code=error.http_status
+        )
 
     @app.exception_handler(AdminTokenRequired)
     async def admin_required(_request: Request, _error: AdminTokenRequired) -> JSONResponse:
@@ -47,16 +61,50 @@ def create_app(backend: Backend, health: Callable[[], dict[str, Any]]) -> FastAP
             status_code=401,
         )
 
+    @app.exception_handler(CrossOriginRefused)
+    async def cross_origin(_request: Request, _error: CrossOriginRefused) -> JSONResponse:
+        return JSONResponse(
+            {"error": "Control requests from a page of another origin are refused."},
+            status_code=403,
+        )
+
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse("/_emulator/")
+        return RedirectResponse(PREFIX + "/")
 
     return app
 
 
-def _install_dashboard(app: FastAPI, backend: Backend) -> None:
-    try:
-        from emulator.dashboard import dashboard_router
-    except ImportError:
-        return
-    app.include_router(dashboard_router(backend))
+class ControlRequestLog:
+    """One log line per control request that changes something.
+
+    The SoftLayer adapters log their own calls; the dashboard's polling is
+    logged only at DEBUG so it does not drown them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            level = logging.DEBUG if scope["method"] in ("GET", "HEAD") else logging.INFO
+            log.log(
+                level, "control %s %s status=%s ms=%.1f",
+                scope["method"], scope["path"][:200], status,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -3,35 +3,58 @@
 Installed with the package and registered through the `pytest11` entry
 point, so a project that installs the emulator gets these fixtures:
 
+- `transcode_emulator_options`: options of the session's emulator (override
+  it in a conftest.py to set, say, `workers` or `retention_seconds`);
 - `transcode_emulator_server`: one emulator for the whole session, on free ports;
-- `transcode_emulator`: the same emulator, reset to a clean state for each test;
-- `softlayer_client`: the official SoftLayer client pointed at it (REST; set
-  `softlayer_transport` to "xmlrpc" for XML-RPC);
+- `transcode_emulator`: the same emulator, reset to a clean state for each test
+  (servers keep running; only state, files, rules and the clock are reset);
+- `softlayer_transport`: "rest" (the default) or "xmlrpc";
+- `softlayer_client`: the official SoftLayer client pointed at the emulator
+  over that transport;
 - `transcode_account`: the default user's transcode account, created;
-- `transcode_ftp`: an ftplib.FTP logged in to that account.
+- `transcode_ftp`: an `ftplib.FTP` logged in to that account.
+
+To run a test over XML-RPC, override `softlayer_transport` or parametrize it:
+`@pytest.mark.parametrize("softlayer_transport", ["rest", "xmlrpc"])`.
 """
 
 from __future__ import annotations
 
 import ftplib
 import random
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from emulator.server import Emulator
 
+TRANSPORTS = ("rest", "xmlrpc")
+
+
+def _free_passive_range() -> str:
+    low = random.randrange(40000, 60000, 100)
+    return f"{low}-{low + 99}"
+
 
 @pytest.fixture(scope="session")
-def transcode_emulator_server(tmp_path_factory) -> Iterator[Emulator]:
-    low = random.randrange(40000, 60000, 100)
-    emulator = Emulator(
-        host="127.0.0.1",
-        api_port=0,
-        ftp_port=0,
-        ftp_passive_ports=f"{low}-{low + 99}",
-        data_dir=tmp_path_factory.mktemp("transcode-emulator"),
-    )
+def transcode_emulator_options() -> dict[str, Any]:
+    """Extra `Emulator` options for the session's emulator; empty by default."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def transcode_emulator_server(
+    tmp_path_factory: pytest.TempPathFactory, transcode_emulator_options: dict[str, Any]
+) -> Iterator[Emulator]:
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "api_port": 0,
+        "ftp_port": 0,
+        "ftp_passive_ports": _free_passive_range(),
+        "data_dir": tmp_path_factory.mktemp("transcode-emulator"),
+        **transcode_emulator_options,
+    }
+    emulator = Emulator(**options)
     emulator.start()
     yield emulator
     emulator.stop(grace=2)
@@ -45,20 +68,17 @@ def transcode_emulator(transcode_emulator_server: Emulator) -> Emulator:
 
 @pytest.fixture
 def softlayer_transport() -> str:
-    """Override to "xmlrpc" to get an XML-RPC client from `softlayer_client`."""
+    """Override (or parametrize) with "xmlrpc" to get an XML-RPC `softlayer_client`."""
     return "rest"
 
 
 @pytest.fixture
 def softlayer_client(transcode_emulator: Emulator, softlayer_transport: str):
-    import SoftLayer
-
-    url = transcode_emulator.rest_url if softlayer_transport == "rest" else transcode_emulator.xmlrpc_url
-    return SoftLayer.create_client_from_env(
-        username=transcode_emulator.username,
-        api_key=transcode_emulator.api_key,
-        endpoint_url=url,
-    )
+    if softlayer_transport not in TRANSPORTS:
+        raise pytest.UsageError(
+            f"softlayer_transport must be 'rest' or 'xmlrpc', not {softlayer_transport!r}"
+        )
+    return transcode_emulator.softlayer_client(softlayer_transport)
 
 
 @pytest.fixture
@@ -70,8 +90,10 @@ def transcode_account(softlayer_client) -> dict:
 
 @pytest.fixture
 def transcode_ftp(softlayer_client, transcode_account) -> Iterator[ftplib.FTP]:
+    """A stock FTP client logged in to `transcode_account`, in its home (/in and /out)."""
     attributes = softlayer_client.call(
-        "SoftLayer_Network_Media_Transcode_Account", "getFtpAttributes", id=transcode_account["id"]
+        "SoftLayer_Network_Media_Transcode_Account", "getFtpAttributes",
+        id=transcode_account["id"],
     )
     ftp = ftplib.FTP()
     ftp.connect(attributes["host"], attributes["port"], timeout=30)

@@ -1,10 +1,10 @@
-"""The emulator as a library object: start it, read its URLs, stop it.
+"""The emulator as a library object: start it, read its URLs, steer it, stop it.
 
 ```python
 with Emulator(api_port=0, ftp_port=0, data_dir=tmp) as emulator:
-    client = SoftLayer.create_client_from_env(
-        username=emulator.username, api_key=emulator.api_key,
-        endpoint_url=emulator.rest_url)
+    client = emulator.softlayer_client()          # or softlayer_client("xmlrpc")
+    emulator.hold_jobs()                          # new jobs stay Pending
+    emulator.advance_clock(72 * 3600)             # files reach their retention
 ```
 
 The `serve` command, the Docker image and the pytest fixtures all wrap it.
@@ -17,15 +17,20 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import uvicorn
+import yaml
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from emulator.app import create_app
 from emulator.backend import Backend
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.control import state
+from emulator.control.seed import seed as apply_seed
+from emulator.control.state import ControlError
 from emulator.db import create_schema, load_clock_offset, make_engine
 from emulator.ftp import FTPService
 from emulator.media import Prober
@@ -39,18 +44,30 @@ from emulator.worker import Worker
 log = logging.getLogger("emulator")
 
 STARTUP_TIMEOUT = 30.0
+API_PATH = {"rest": "/rest/v3.1/", "xmlrpc": "/xmlrpc/v3.1/"}
 
 
 class StartupError(Exception):
     """The emulator could not start; the message says what to change."""
 
 
+class Credentials(NamedTuple):
+    username: str
+    api_key: str
+
+
 class Emulator:
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    """One emulator: API, FTP server, transcoders, reaper and mail delivery.
+
+    Options are the fields of `Settings` (`api_port=0` and `ftp_port=0` pick
+    free ports); `start()` runs every part in this process, in threads.
+    """
+
+    def __init__(self, settings: Settings | None = None, **options: Any) -> None:
         if settings is None:
-            settings = Settings(**overrides)
-        elif overrides:
-            settings = settings.model_copy(update=overrides)
+            settings = Settings(**options)
+        elif options:
+            settings = settings.model_copy(update=options)
         self.settings = settings
         self.backend: Backend | None = None
         self.ftp: FTPService | None = None
@@ -59,36 +76,50 @@ class Emulator:
         self.smtp: SmtpDelivery | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._api_thread: threading.Thread | None = None
-        self._api_socket: socket.socket | None = None
+        self._reset_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self, api: bool | None = None, ftp: bool | None = None, workers: int | None = None) -> "Emulator":
-        settings = self.settings
-        api = settings.api if api is None else api
-        ftp = settings.ftp if ftp is None else ftp
-        workers = settings.workers if workers is None else workers
+    @property
+    def running(self) -> bool:
+        return self.backend is not None
 
+    def start(self) -> "Emulator":
+        """Start every part the settings ask for; StartupError says what is wrong."""
+        if self.running:
+            return self
+        try:
+            self._start_parts()
+        except BaseException:
+            self.stop(grace=0)
+            raise
+        log.info("emulator started api=%s ftp_port=%s", self.api_url, self.ftp_port)
+        return self
+
+    def _start_parts(self) -> None:
+        settings = self.settings
         self.backend = self._build_backend()
         state.ensure_configured_users(self.backend)
         if settings.seed_file:
-            self.seed_file(Path(settings.seed_file))
+            self._seed_at_start(Path(settings.seed_file))
 
-        if ftp:
+        if settings.ftp:
             self._start_ftp()
-        if workers > 0:
-            self.worker = Worker(self.backend, workers)
+        if settings.workers > 0:
+            self.worker = Worker(self.backend, settings.workers)
             self.worker.start()
         self.reaper = Reaper(self.backend)
         self.reaper.start()
         if settings.smtp_host:
             self.smtp = SmtpDelivery(self.backend)
             self.smtp.start()
-        if api:
+        if settings.api:
             self._start_api()
-        return self
 
     def stop(self, grace: float = 10.0) -> None:
+        """Stop every part; running jobs get `grace` seconds, then go back to Pending."""
+        if not self.running:
+            return
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
             self._api_thread.join(timeout=10)
@@ -99,12 +130,13 @@ class Emulator:
         for part in (self.reaper, self.smtp):
             if part is not None:
                 part.stop()
+        self.reaper = self.smtp = None
         if self.ftp is not None:
             self.ftp.stop()
             self.ftp = None
-        if self.backend is not None:
-            self.backend.prober.close()
-            self.backend.engine.dispose()
+        self.backend.prober.close()
+        self.backend.engine.dispose()
+        self.backend = None
         log.info("emulator stopped")
 
     def __enter__(self) -> "Emulator":
@@ -121,54 +153,141 @@ class Emulator:
 
     @property
     def api_url(self) -> str:
+        """`http://127.0.0.1:PORT`, the base of every HTTP endpoint."""
         scheme = "https" if self.settings.tls_cert else "http"
         return f"{scheme}://{_url_host(self.settings.host)}:{self.settings.api_port}"
 
     @property
     def rest_url(self) -> str:
-        return self.api_url + "/rest/v3.1/"
+        return self.api_url + API_PATH["rest"]
 
     @property
     def xmlrpc_url(self) -> str:
-        return self.api_url + "/xmlrpc/v3.1/"
+        return self.api_url + API_PATH["xmlrpc"]
+
+    def endpoint_url(self, transport: str = "rest") -> str:
+        """The SoftLayer endpoint for `transport`, "rest" or "xmlrpc"."""
+        if transport not in API_PATH:
+            raise ValueError(f"transport must be 'rest' or 'xmlrpc', not {transport!r}")
+        return self.api_url + API_PATH[transport]
+
+    @property
+    def control_url(self) -> str:
+        """The control API and dashboard: `.../_emulator/`."""
+        return self.api_url + "/_emulator/"
+
+    dashboard_url = control_url
+
+    @property
+    def ftp_host(self) -> str:
+        """The address FTP clients connect to (as getFtpAttributes reports it)."""
+        return self.settings.ftp_public_host or _url_host(self.settings.host).strip("[]")
 
     @property
     def ftp_port(self) -> int:
         return self.settings.ftp_port
 
     @property
+    def credentials(self) -> Credentials:
+        """The first configured user (the built-in default user unless others are given)."""
+        return Credentials(*self.settings.user_credentials()[0])
+
+    @property
     def username(self) -> str:
-        return self.settings.user_credentials()[0][0]
+        return self.credentials.username
 
     @property
     def api_key(self) -> str:
-        return self.settings.user_credentials()[0][1]
+        return self.credentials.api_key
+
+    def softlayer_client(self, transport: str = "rest", credentials: Credentials | None = None):
+        """The official SoftLayer client (package `SoftLayer`) pointed at this emulator."""
+        import SoftLayer
+
+        username, api_key = credentials or self.credentials
+        return SoftLayer.create_client_from_env(
+            username=username, api_key=api_key, endpoint_url=self.endpoint_url(transport)
+        )
 
     # -- control, in process ---------------------------------------------------
 
     def reset(self) -> None:
-        state.reset(self.backend)
+        """Forget all jobs, accounts, files, rules and notifications; keep the users.
+
+        The transcoders are replaced too, so a job of the old state that was
+        still running cannot finish into the new one.
+        """
+        with self._reset_lock:
+            concurrency = self.worker.concurrency if self.worker else 0
+            if self.worker is not None:
+                self.worker.stop(grace=0)
+                self.worker = None
+            state.reset(self._backend())
+            if concurrency:
+                self.worker = Worker(self.backend, concurrency)
+                self.worker.start()
 
     def seed(self, document: dict, base_dir: Path | None = None) -> dict:
-        return state.seed(self.backend, document, base_dir)
+        """Create users, accounts, transcode accounts and files (see `emulator.control.seed`)."""
+        return apply_seed(self._backend(), document, base_dir)
 
-    def seed_file(self, path: Path) -> dict:
-        import yaml
-
+    def seed_file(self, path: Path | str) -> dict:
+        """Seed from a YAML or JSON file; relative file paths are read beside it."""
+        path = Path(path)
         try:
             document = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError) as error:
-            raise StartupError(f"Cannot read the seed file {path}: {error}") from error
+            raise ControlError(f"cannot read the seed file {path}: {error}") from error
         return self.seed(document, base_dir=path.parent)
 
     def advance_clock(self, seconds: float) -> dict:
-        return state.advance_clock(self.backend, seconds)
+        """Move service time forward; files whose time is up are deleted at once."""
+        return state.advance_clock(self._backend(), seconds)
+
+    def hold_jobs(self, preset: str = "", file_name: str = "") -> dict:
+        """Keep new jobs (or those of a preset or input file name pattern) Pending."""
+        return self._add_rule("hold", preset=preset, fileName=file_name)
+
+    def fail_jobs(
+        self, message: str = "", preset: str = "", file_name: str = "", count: int | None = None
+    ) -> dict:
+        """Make the next job (or matching jobs, or `count` of them) end in Error."""
+        return self._add_rule("fail", message=message, preset=preset, fileName=file_name, count=count)
+
+    def delay_jobs(self, seconds: float, preset: str = "", file_name: str = "") -> dict:
+        """Keep matching jobs Processing at least `seconds` longer."""
+        return self._add_rule("delay", seconds=seconds, preset=preset, fileName=file_name)
+
+    def release_jobs(self) -> int:
+        """Remove every hold; held jobs start as transcoders become free."""
+        return state.remove_rules(self._backend(), "hold")
+
+    def remove_rules(self, kind: str | None = None) -> int:
+        """Remove steering rules of one kind (hold, fail, delay), or all of them."""
+        return state.remove_rules(self._backend(), kind)
+
+    def rules(self) -> list[dict]:
+        return state.list_rules(self._backend())
+
+    def notifications(self, job_id: int | None = None) -> list[dict]:
+        """The e-mails the service would have sent, oldest first."""
+        return state.list_notifications(self._backend(), job_id)
+
+    def _add_rule(self, kind: str, **body: Any) -> dict:
+        body = {key: value for key, value in body.items() if value not in (None, "")}
+        return state.rule_record(state.add_rule(self._backend(), kind, body))
+
+    def _backend(self) -> Backend:
+        if self.backend is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return self.backend
 
     def health(self) -> dict[str, Any]:
         parts = {
             "api": self._uvicorn is not None and self._uvicorn.started,
             "ftp": self.ftp is not None and self.ftp.thread.is_alive(),
-            "worker": self.worker is not None and all(t.is_alive() for t in self.worker.threads),
+            "worker": self.worker is not None
+            and all(thread.is_alive() for thread in self.worker.threads),
         }
         wanted = {
             "api": self.settings.api,
@@ -176,13 +295,14 @@ class Emulator:
             "worker": self.settings.workers > 0,
         }
         ready = all(parts[name] for name, on in wanted.items() if on)
+        backend = self.backend
         return {
             "status": "ok" if ready else "starting",
-            **{name: ("up" if parts[name] else ("off" if not wanted[name] else "down")) for name in parts},
+            **{name: _part_state(parts[name], wanted[name]) for name in parts},
             "workers": self.settings.workers,
-            "presets": len(self.backend.catalog.presets) if self.backend else 0,
-            "database": self.backend.engine.dialect.name if self.backend else "",
-            "ffmpeg": self.backend.ffmpeg_path if self.backend else "",
+            "presets": len(backend.catalog.presets) if backend else 0,
+            "database": backend.engine.dialect.name if backend else "",
+            "ffmpeg": backend.ffmpeg_path if backend else "",
         }
 
     # -- parts -----------------------------------------------------------------
@@ -197,11 +317,11 @@ class Emulator:
             probe.unlink()
         except OSError as error:
             raise StartupError(
-                f"The data directory {data_dir} is not writable: {error.strerror}."
+                f"The data directory {data_dir} is not writable "
+                f"({error.strerror or error}); choose another with --data-dir."
             ) from error
 
-        engine = make_engine(settings.resolved_database_url())
-        create_schema(engine)
+        engine = self._database()
         clock = Clock(lambda: load_clock_offset(engine))
         storage = Storage(data_dir)
         storage.prepare()
@@ -216,6 +336,27 @@ class Emulator:
             catalog=catalog,
             prober=Prober(),
             ffmpeg_path=find_ffmpeg(settings.ffmpeg),
+        )
+
+    def _database(self) -> Engine:
+        url = self.settings.resolved_database_url()
+        try:
+            engine = make_engine(url)
+            create_schema(engine)
+        except (SQLAlchemyError, ValueError, ImportError) as error:
+            shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise StartupError(f"The database {shown} cannot be used: {reason}") from error
+        return engine
+
+    def _seed_at_start(self, path: Path) -> None:
+        try:
+            result = self.seed_file(path)
+        except ControlError as error:
+            raise StartupError(f"The seed file {path} cannot be applied: {error}") from error
+        log.info(
+            "seeded from %s accounts=%d users=%d",
+            path, len(result["accounts"]), len(result["users"]),
         )
 
     def _start_ftp(self) -> None:
@@ -244,9 +385,8 @@ class Emulator:
             ) from error
         sock.listen(2048)
         settings.api_port = sock.getsockname()[1]
-        self._api_socket = sock
 
-        app = create_app(self.backend, self.health)
+        app = create_app(self.backend, self.health, self.reset)
         config = uvicorn.Config(
             app,
             log_config=None,
@@ -267,6 +407,12 @@ class Emulator:
             if not self._api_thread.is_alive() or time.monotonic() > deadline:
                 raise StartupError("The API server did not start.")
             time.sleep(0.01)
+
+
+def _part_state(up: bool, wanted: bool) -> str:
+    if not wanted:
+        return "off"
+    return "up" if up else "down"
 
 
 def _url_host(host: str) -> str:

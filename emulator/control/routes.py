@@ -1,29 +1,43 @@
-"""HTTP routes of the control plane, under /_emulator/."""
+"""HTTP routes of the control plane, under /_emulator/.
+
+Every route but `/health` needs the admin token when one is configured
+(see `emulator.control.access`). Bodies are JSON, or YAML when the
+content type says so.
+"""
 
 from __future__ import annotations
 
-import hmac
 import json
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from emulator.backend import Backend
 from emulator.control import state
-from emulator.models import Notification
-from emulator.notifications import notification_record
+from emulator.control.access import require_admin
+from emulator.control.seed import seed
 from emulator.protocols.common import read_body
 
 PREFIX = "/_emulator"
+MAX_CLOCK_ADVANCE = 10 * 365 * 86400
 
 
-def control_router(backend: Backend, health: Any) -> APIRouter:
-    """`health` is a callable giving the readiness of API, FTP and worker."""
+def control_router(
+    backend: Backend,
+    health: Callable[[], dict[str, Any]],
+    reset: Callable[[], None] | None = None,
+) -> APIRouter:
+    """`health` reports the readiness of API, FTP and worker; `reset` wipes the state.
+
+    The emulator passes its own `reset`, which also recycles its in-process
+    transcoders so no job of the old state finishes into the new one.
+    """
     router = APIRouter(prefix=PREFIX)
+    settings = backend.settings
+    reset = reset or (lambda: state.reset(backend))
 
     @router.get("/health")
     async def get_health() -> JSONResponse:
@@ -32,85 +46,78 @@ def control_router(backend: Backend, health: Any) -> APIRouter:
 
     @router.post("/reset")
     async def post_reset(request: Request) -> JSONResponse:
-        _require_admin(backend, request)
-        await run_in_threadpool(state.reset, backend)
+        require_admin(settings, request)
+        await run_in_threadpool(reset)
         return JSONResponse({"reset": True})
 
     @router.post("/seed")
     async def post_seed(request: Request) -> JSONResponse:
-        _require_admin(backend, request)
+        require_admin(settings, request)
         document = await _document(request, backend)
-        result = await run_in_threadpool(state.seed, backend, document)
+        result = await run_in_threadpool(seed, backend, document, None, False)
         return JSONResponse(result)
 
     @router.get("/clock")
-    async def get_clock() -> JSONResponse:
-        return JSONResponse(
-            {"offsetSeconds": backend.clock.offset(), "now": backend.clock.now().isoformat()}
-        )
+    async def get_clock(request: Request) -> JSONResponse:
+        require_admin(settings, request)
+        return JSONResponse(state.clock_report(backend))
 
     @router.post("/clock/advance")
     async def post_clock_advance(request: Request) -> JSONResponse:
-        _require_admin(backend, request)
+        require_admin(settings, request)
         body = await _document(request, backend)
         seconds = body.get("seconds") if isinstance(body, dict) else None
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
-            raise state.SeedError("give {\"seconds\": N} with 0 <= N <= ten years")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not 0 <= seconds <= MAX_CLOCK_ADVANCE
+        ):
+            raise state.ControlError('give {"seconds": N} with 0 <= N <= ten years')
         return JSONResponse(await run_in_threadpool(state.advance_clock, backend, seconds))
 
     @router.get("/notifications")
-    async def get_notifications(jobId: int | None = None, accountId: int | None = None) -> JSONResponse:
-        def load() -> list[dict]:
-            with Session(backend.engine, expire_on_commit=False) as session:
-                statement = select(Notification).order_by(Notification.id)
-                if jobId is not None:
-                    statement = statement.where(Notification.job_id == jobId)
-                if accountId is not None:
-                    statement = statement.where(Notification.account_id == accountId)
-                return [notification_record(n) for n in session.exec(statement).all()]
-
-        return JSONResponse(await run_in_threadpool(load))
+    async def get_notifications(
+        request: Request, jobId: int | None = None, accountId: int | None = None
+    ) -> JSONResponse:
+        require_admin(settings, request)
+        found = await run_in_threadpool(state.list_notifications, backend, jobId, accountId)
+        return JSONResponse(found)
 
     @router.get("/jobs/rules")
-    async def get_rules() -> JSONResponse:
+    async def get_rules(request: Request) -> JSONResponse:
+        require_admin(settings, request)
         return JSONResponse(await run_in_threadpool(state.list_rules, backend))
 
     @router.delete("/jobs/rules")
-    async def delete_rules(request: Request) -> JSONResponse:
-        _require_admin(backend, request)
-        return JSONResponse({"removed": await run_in_threadpool(state.remove_rules, backend)})
+    async def delete_rules(request: Request, kind: str | None = None) -> JSONResponse:
+        require_admin(settings, request)
+        if kind is not None and kind not in state.STEERING_KINDS:
+            raise state.ControlError(f"unknown steering rule kind '{kind[:40]}'")
+        removed = await run_in_threadpool(state.remove_rules, backend, kind)
+        return JSONResponse({"removed": removed})
+
+    @router.delete("/jobs/rules/{rule_id:int}")
+    async def delete_rule(rule_id: int, request: Request) -> JSONResponse:
+        require_admin(settings, request)
+        removed = await run_in_threadpool(state.remove_rule, backend, rule_id)
+        return JSONResponse({"removed": removed}, status_code=200 if removed else 404)
 
     @router.post("/jobs/release")
     async def post_release(request: Request) -> JSONResponse:
-        _require_admin(backend, request)
-        return JSONResponse({"removed": await run_in_threadpool(state.remove_rules, backend, "hold")})
+        require_admin(settings, request)
+        removed = await run_in_threadpool(state.remove_rules, backend, "hold")
+        return JSONResponse({"removed": removed})
 
     @router.post("/jobs/{kind}")
     async def post_rule(kind: str, request: Request) -> JSONResponse:
-        _require_admin(backend, request)
+        require_admin(settings, request)
         body = await _document(request, backend) or {}
         if not isinstance(body, dict):
-            raise state.SeedError("the body must be a JSON object")
+            raise state.ControlError("the body must be a JSON object")
         rule = await run_in_threadpool(state.add_rule, backend, kind, body)
-        return JSONResponse(rule.model_dump())
+        return JSONResponse(state.rule_record(rule))
 
     return router
-
-
-class AdminTokenRequired(Exception):
-    pass
-
-
-def _require_admin(backend: Backend, request: Request) -> None:
-    token = backend.settings.admin_token
-    if not token:
-        return
-    given = request.headers.get("x-emulator-admin-token", "")
-    bearer = request.headers.get("authorization", "")
-    if bearer.lower().startswith("bearer "):
-        given = given or bearer[7:].strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise AdminTokenRequired()
 
 
 async def _document(request: Request, backend: Backend) -> Any:
@@ -123,4 +130,6 @@ async def _document(request: Request, backend: Backend) -> Any:
             return yaml.safe_load(body)
         return json.loads(body)
     except (ValueError, yaml.YAMLError, RecursionError):
-        raise state.SeedError("the body is not valid JSON (or YAML with a yaml content type)") from None
+        raise state.ControlError(
+            "the body is not valid JSON (or YAML with a yaml content type)"
+        ) from None
