@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, inspect, not_, or_, select
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from emulator.errors import SoftLayer_Exception_Public
 from emulator.types import SERVICE_TIMEZONE, TYPES, SoftLayerType
@@ -344,8 +345,12 @@ def _escape_like(text: str) -> str:
 
 
 def _column_type(column) -> type:
+    column_type = column.type
+    # SQLModel wraps datetimes and strings in decorators that name no type.
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
     try:
-        return column.type.python_type
+        return column_type.python_type
     except NotImplementedError:
         return str
 
