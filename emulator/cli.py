@@ -1,4 +1,10 @@
-"""`transcode-emulator`: run the emulator, or only its workers."""
+"""`transcode-emulator`: run the emulator, or only its transcoders.
+
+Exit codes: 0 after a clean shutdown (SIGINT or SIGTERM), 1 on an unexpected
+error, 2 for a usage error (bad option or value), 3 when the emulator cannot
+start (a port is taken, the data directory is not writable, the database or
+the seed file cannot be used).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ import ipaddress
 import logging
 import signal
 import sys
+import textwrap
 import threading
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -19,73 +27,151 @@ from emulator.server import Emulator, StartupError
 log = logging.getLogger("emulator")
 
 EXIT_OK = 0
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
+SHUTDOWN_GRACE = 10.0
 
 DESCRIPTION = """\
-A local emulator of the SoftLayer Transcode service: the SoftLayer REST and
+A local emulator of the SoftLayer Transcode service: SoftLayer's REST and
 XML-RPC API, an FTP server with /in and /out per transcode account, and
-workers that transcode with ffmpeg. Every option can also be set with an
-environment variable TRANSCODE_EMULATOR_<OPTION> (for example
-TRANSCODE_EMULATOR_API_PORT=9000).
+transcoders that run ffmpeg. Point the official SoftLayer client at it.
 """
+
+EPILOG = """\
+examples:
+  transcode-emulator serve
+  transcode-emulator serve --api-port 0 --ftp-port 0 --data-dir /tmp/transcode
+  transcode-emulator serve --no-workers --database-url postgresql://u:p@db/transcode
+  transcode-emulator worker --database-url postgresql://u:p@db/transcode
+
+Every option can also be set with an environment variable named
+TRANSCODE_EMULATOR_<OPTION>, e.g. TRANSCODE_EMULATOR_API_PORT=9000.
+
+exit codes: 0 clean shutdown, 1 unexpected error, 2 usage error,
+3 cannot start (port taken, data directory not writable, bad database or seed)
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written and never breaks a word at its hyphen."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transcode-emulator",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     serve = commands.add_parser(
-        "serve", help="run the API, the FTP server and workers",
-        description="Run the API, the FTP server and the workers in one process.",
+        "serve",
+        help="run the API, the FTP server and transcoders (start here)",
+        description="Run the SoftLayer API, the FTP server, the control API and\n"
+        "dashboard, and the transcoders, in one process.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
-    _common_options(serve)
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--api-port", type=int, help="API port (default 8080; 0 picks a free one)")
-    serve.add_argument("--ftp-port", type=int, help="FTP port (default 2121; 0 picks a free one)")
-    serve.add_argument("--ftp-passive-ports", metavar="LOW-HIGH", help="passive FTP data ports (default 30000-30099)")
-    serve.add_argument("--ftp-public-host", metavar="HOST", help="address FTP clients are told to connect to")
-    serve.add_argument(
-        "--user", action="append", metavar="USERNAME:APIKEY",
-        help="a SoftLayer user with an account of its own (repeatable)",
-    )
-    serve.add_argument("--no-workers", action="store_true", help="run no transcoders here (use `worker` processes)")
-    serve.add_argument("--no-ftp", action="store_true", help="run no FTP server here")
-    serve.add_argument("--seed", metavar="FILE", help="users, accounts and files to create at start (YAML or JSON)")
-    serve.add_argument("--admin-token", metavar="TOKEN", help="token the /_emulator/ control endpoints require")
-    serve.add_argument("--smtp-host", metavar="HOST", help="deliver job notifications to this SMTP server")
-    serve.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (default 25)")
-    serve.add_argument("--tls-cert", metavar="FILE", help="serve the API over HTTPS with this certificate")
-    serve.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert")
+    _network_options(serve)
+    _state_options(serve)
+    _job_options(serve, serve=True)
+    _logging_options(serve)
 
     worker = commands.add_parser(
-        "worker", help="run transcoders only, sharing a database with `serve`",
-        description="Run transcoders only. Point --database-url and --data-dir "
-        "at what the `serve` process uses.",
+        "worker",
+        help="run transcoders only, sharing a database with `serve`",
+        description="Run transcoders only. Give them the --database-url and\n"
+        "--data-dir that the `serve` process uses.",
+        formatter_class=HelpFormatter,
     )
-    _common_options(worker)
+    storage = worker.add_argument_group("state")
+    _data_options(storage)
+    _job_options(worker, serve=False)
+    _logging_options(worker)
     return parser
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="where files and the SQLite database live (default ./transcode-data)")
-    parser.add_argument("--database-url", help="e.g. postgresql://user:pass@db/transcode (default: SQLite in --data-dir)")
-    parser.add_argument("--workers", type=int, help="concurrent transcodes (default: number of cores)")
-    parser.add_argument("--presets-dir", type=Path, help="folder of preset YAML files")
-    parser.add_argument("--retention-seconds", type=int, help="file lifetime in /in and /out (default 259200, 72 h)")
-    parser.add_argument("--job-timeout", type=float, help="seconds before a transcode is stopped (default 3600)")
-    parser.add_argument("--log-format", choices=["text", "json"], help="log line format (default text)")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default INFO)")
+def _network_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where it listens")
+    group.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    group.add_argument("--api-port", type=int, metavar="PORT",
+                       help="HTTP port of the API, control API and dashboard "
+                       "(default 8080; 0 picks a free one)")
+    group.add_argument("--ftp-port", type=int, metavar="PORT",
+                       help="FTP port (default 2121; 0 picks a free one)")
+    group.add_argument("--ftp-passive-ports", metavar="LOW-HIGH",
+                       help="passive FTP data ports (default 30000-30099)")
+    group.add_argument("--ftp-public-host", metavar="HOST",
+                       help="address FTP clients are told to connect to "
+                       "(default: --host)")
+    group.add_argument("--no-ftp", action="store_true", help="run no FTP server")
+    group.add_argument("--tls-cert", metavar="FILE",
+                       help="serve the API over HTTPS with this certificate")
+    group.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert")
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("users and state")
+    group.add_argument("--user", action="append", metavar="USERNAME:APIKEY",
+                       help="a SoftLayer user with an account of its own (repeatable; "
+                       f"default {DEFAULT_USERNAME} with the built-in API key)")
+    group.add_argument("--seed", metavar="FILE",
+                       help="users, accounts and files to create at start (YAML or JSON)")
+    group.add_argument("--admin-token", metavar="TOKEN",
+                       help="token the control API and dashboard require "
+                       "(default: none, open on loopback)")
+    _data_options(group)
+    group.add_argument("--smtp-host", metavar="HOST",
+                       help="also deliver job notifications to this SMTP server")
+    group.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (default 25)")
+
+
+def _data_options(group) -> None:
+    group.add_argument("--data-dir", type=Path, metavar="DIR",
+                       help="files and the SQLite database (default ./transcode-data)")
+    group.add_argument("--database-url", metavar="URL",
+                       help="e.g. postgresql://user:pass@db/transcode "
+                       "(default: SQLite in --data-dir)")
+    group.add_argument("--retention-seconds", type=int, metavar="N",
+                       help="lifetime of files in /in and /out (default 259200, 72 h)")
+
+
+def _job_options(parser: argparse.ArgumentParser, serve: bool) -> None:
+    group = parser.add_argument_group("transcoding")
+    if serve:
+        group.add_argument("--no-workers", action="store_true",
+                           help="transcode nothing here (run `worker` processes instead)")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="concurrent transcodes (default: number of CPU cores)")
+    group.add_argument("--job-timeout", type=float, metavar="SECONDS",
+                       help="stop a transcode after this long (default 3600)")
+    group.add_argument("--presets-dir", type=Path, metavar="DIR",
+                       help="folder of preset YAML files (default: the built-in catalog)")
+
+
+def _logging_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("logging")
+    group.add_argument("--log-format", choices=["text", "json"],
+                       help="text lines for people or one JSON object per line (default text)")
+    group.add_argument("--log-level", metavar="LEVEL",
+                       help="DEBUG, INFO, WARNING or ERROR (default INFO)")
 
 
 def settings_from(arguments: argparse.Namespace) -> Settings:
+    flags = ("command", "user", "no_workers", "no_ftp", "seed")
     overrides = {
         key: value
         for key, value in vars(arguments).items()
-        if value is not None and key not in ("command", "user", "no_workers", "no_ftp", "seed")
+        if value is not None and key not in flags
     }
     if getattr(arguments, "user", None):
         overrides["users"] = arguments.user
@@ -100,74 +186,116 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse values that would only fail later, with a message naming the option."""
+    settings.user_credentials()
+    try:
+        passive = settings.passive_range()
+    except ValueError:
+        raise ValueError(
+            f"--ftp-passive-ports expects LOW-HIGH, got {settings.ftp_passive_ports!r}"
+        ) from None
+    if not passive or passive.start < 1 or passive.stop > 65536:
+        raise ValueError("--ftp-passive-ports must be a range within 1-65535")
+    for option, port in (("--api-port", settings.api_port), ("--ftp-port", settings.ftp_port)):
+        if not 0 <= port <= 65535:
+            raise ValueError(f"{option} must be between 0 and 65535, got {port}")
+    if settings.workers < 0:
+        raise ValueError("--workers must be 0 or more")
+    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
+        raise ValueError(f"--log-level must be DEBUG, INFO, WARNING or ERROR, "
+                         f"got {settings.log_level!r}")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if arguments.command is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return EXIT_USAGE
 
     try:
         settings = settings_from(arguments)
-        settings.user_credentials()
-        settings.passive_range()
-    except (ValidationError, ValueError) as error:
+        check_settings(settings)
+    except ValidationError as error:
+        for problem in error.errors():
+            field = "--" + "-".join(str(part) for part in problem["loc"]).replace("_", "-")
+            print(f"transcode-emulator: {field}: {problem['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as error:
         print(f"transcode-emulator: {error}", file=sys.stderr)
         return EXIT_USAGE
 
     configure_logging(settings.log_format, settings.log_level)
-    emulator = Emulator(settings)
+    return run(Emulator(settings), arguments.command)
+
+
+def run(emulator: Emulator, command: str) -> int:
+    stop = _stop_on_signals()
     try:
         emulator.start()
     except StartupError as error:
-        log.error("%s", error)
-        emulator.stop(grace=0)
+        log.error("cannot start: %s", error)
         return EXIT_STARTUP
+    except Exception:
+        log.exception("cannot start: unexpected error")
+        return EXIT_FAILURE
 
-    print_banner(emulator, arguments.command)
-    wait_for_signal()
-    log.info("shutting down: running jobs get 10 s to finish, then go back to Pending")
-    emulator.stop(grace=10)
+    print_banner(emulator, command)
+    stop.wait()
+    log.info(
+        "shutting down: running jobs get %.0f s to finish, then go back to Pending",
+        SHUTDOWN_GRACE,
+    )
+    emulator.stop(grace=SHUTDOWN_GRACE)
     return EXIT_OK
 
 
-def wait_for_signal() -> None:
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    while not stop.wait(1):
-        pass
+    return stop
 
 
 def print_banner(emulator: Emulator, command: str) -> None:
+    """Endpoints and credentials; API keys given by the user are never shown."""
     settings = emulator.settings
     lines = ["SoftLayer Transcode emulator is ready."]
     if command == "serve":
         lines += [
             f"  REST endpoint:    {emulator.rest_url}",
             f"  XML-RPC endpoint: {emulator.xmlrpc_url}",
-            f"  Dashboard:        {emulator.api_url}/_emulator/",
+            f"  Dashboard:        {emulator.dashboard_url}",
         ]
         if settings.ftp:
-            lines.append(f"  FTP:              {settings.ftp_public_host or settings.host}:{settings.ftp_port} (passive {settings.ftp_passive_ports})")
+            lines.append(
+                f"  FTP:              {emulator.ftp_host}:{emulator.ftp_port} "
+                f"(passive ports {settings.ftp_passive_ports})"
+            )
+    database = emulator.backend.engine.url.render_as_string(hide_password=True)
     lines += [
         f"  Data directory:   {settings.data_dir.resolve()}",
-        f"  Database:         {emulator.backend.engine.url.render_as_string(hide_password=True)}",
+        f"  Database:         {database}",
         f"  Transcoders:      {settings.workers}",
     ]
     if command == "serve":
         if settings.uses_default_user:
             lines.append(f"  Default user:     {DEFAULT_USERNAME}  API key: {DEFAULT_API_KEY}")
         else:
-            names = ", ".join(u for u, _ in settings.user_credentials())
+            names = ", ".join(username for username, _ in settings.user_credentials())
             lines.append(f"  Users:            {names} (API keys as given)")
+        if settings.seed_file:
+            lines.append(f"  Seeded from:      {settings.seed_file}")
         lines.append(f"  Control API:      {_control_mode(settings)}")
     print("\n".join(lines), flush=True)
 
 
 def _control_mode(settings: Settings) -> str:
     if settings.admin_token:
-        return "/_emulator/ requires the admin token"
+        return "/_emulator/ requires the admin token (as given)"
     if not _is_loopback(settings.host):
         return "OPEN on a non-loopback address: pass --admin-token to protect it"
     return "/_emulator/ open (loopback only)"
@@ -180,6 +308,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _version() -> str:
+    try:
+        return version("softlayer-transcode-emulator")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":
