@@ -1,0 +1,85 @@
+"""FTP upload and download of one large file, against a stock pyftpdlib server.
+
+The baseline (bench/bare_ftp.py) serves a folder next to the emulator's data
+directory, so both write to and read from the same disk.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import bare_ftp
+from bench.emulator_process import EmulatorProcess, free_port, passive_range
+from bench.ftp_client import delete, download, upload
+from bench.media import make_blob
+from bench.rows import Row
+from bench.scale import Scale
+from bench.softlayer_rest import TranscodeUser
+from bench.stats import median
+
+GOAL = 0.9
+
+
+def start_bare_ftp(home: Path) -> tuple[subprocess.Popen, int]:
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_ftp", "--port", str(port), "--home", str(home),
+         "--passive-ports", passive_range()],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the bare pyftpdlib server did not start")
+
+
+def measure_ftp(scale: Scale, emulator: EmulatorProcess, user: TranscodeUser, work_dir: Path) -> list[Row]:
+    blob = make_blob(work_dir / "blob.bin", scale.ftp_megabytes)
+    size = blob.stat().st_size
+    ours_login = (emulator.ftp_port, user.ftp_username, user.ftp_password)
+    process, port = start_bare_ftp(work_dir / "bare-ftp-home")
+    bare_login = (port, bare_ftp.USERNAME, bare_ftp.PASSWORD)
+
+    times: dict[str, list[float]] = {"bare up": [], "ours up": [], "bare down": [], "ours down": []}
+    try:
+        for _ in range(scale.ftp_repetitions):
+            times["bare up"].append(upload(*bare_login, blob, "blob.bin"))
+            times["ours up"].append(upload(*ours_login, blob, "/in/blob.bin"))
+            times["bare down"].append(download(*bare_login, "blob.bin", size))
+            times["ours down"].append(download(*ours_login, "/in/blob.bin", size))
+            delete(*bare_login, "blob.bin")
+            delete(*ours_login, "/in/blob.bin")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    megabytes = size / 1024 / 1024
+    rate = {name: megabytes / median(samples) for name, samples in times.items()}
+    return [
+        _row("upload", rate["ours up"], rate["bare up"], megabytes, scale),
+        _row("download", rate["ours down"], rate["bare down"], megabytes, scale),
+    ]
+
+
+def _row(direction: str, ours: float, baseline: float, megabytes: float, scale: Scale) -> Row:
+    share = ours / baseline
+    return Row(
+        what=f"FTP {direction} of {megabytes:.0f} MB",
+        ours=f"{ours:.0f} MB/s",
+        baseline=f"{baseline:.0f} MB/s (stock pyftpdlib, same disk)",
+        comparison=f"{share:.2f}x",
+        goal=f"at least {GOAL:g}x",
+        met=share >= GOAL,
+        note=f"passive mode, 256 KiB blocks; medians of {scale.ftp_repetitions} interleaved transfers",
+        figures={"ours_mb_s": ours, "baseline_mb_s": baseline, "ratio": share},
+    )
