@@ -318,7 +318,7 @@ class Emulator:
         except OSError as error:
             raise StartupError(
                 f"The data directory {data_dir} is not writable "
-                f"({error.strerror or error}); choose another with --data-dir."
+                f"({_reason(error)}); choose another with --data-dir."
             ) from error
 
         engine = self._database()
@@ -365,7 +365,7 @@ class Emulator:
         except OSError as error:
             raise StartupError(
                 f"The FTP port {self.settings.ftp_port} on {self.settings.host} "
-                f"cannot be used: {error.strerror}."
+                f"cannot be used: {_reason(error)}."
             ) from error
         self.settings.ftp_port = self.ftp.port
         self.ftp.start()
@@ -381,7 +381,7 @@ class Emulator:
             sock.close()
             raise StartupError(
                 f"The API port {settings.api_port} on {settings.host} "
-                f"cannot be used: {error.strerror}."
+                f"cannot be used: {_reason(error)}."
             ) from error
         sock.listen(2048)
         settings.api_port = sock.getsockname()[1]
@@ -407,6 +407,13 @@ class Emulator:
             if not self._api_thread.is_alive() or time.monotonic() > deadline:
                 raise StartupError("The API server did not start.")
             time.sleep(0.01)
+
+
+def _reason(error: OSError) -> str:
+    """The OS's words for an error, also when a library wrapped it in another OSError."""
+    while error.strerror is None and error.args and isinstance(error.args[0], OSError):
+        error = error.args[0]
+    return error.strerror or str(error)
 
 
 def _part_state(up: bool, wanted: bool) -> str:
