@@ -5,14 +5,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from emulator.models import JOB_STATUSES, EmulatorState, TranscodeJobStatus
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CLOCK_OFFSET_KEY = "clock_offset"
+# Any constant shared by every process; it names the lock that serialises
+# schema creation when the API and worker processes start at once.
+SCHEMA_LOCK_ID = 0x7472616E73
 
 
 def make_engine(url: str) -> Engine:
@@ -44,15 +47,35 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Create missing tables and columns and the fixed job statuses."""
+    with engine.begin() as connection:
+        if is_postgres(engine):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK_ID})
+        SQLModel.metadata.create_all(connection)
+        _add_missing_columns(connection)
 
-    with Session(engine) as session:
-        for status_id, (name, description) in JOB_STATUSES.items():
-            if session.get(TranscodeJobStatus, status_id) is None:
-                session.add(
-                    TranscodeJobStatus(id=status_id, name=name, description=description)
-                )
-        session.commit()
+        with Session(bind=connection) as session:
+            for status_id, (name, description) in JOB_STATUSES.items():
+                if session.get(TranscodeJobStatus, status_id) is None:
+                    session.add(
+                        TranscodeJobStatus(id=status_id, name=name, description=description)
+                    )
+            session.flush()
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    # A database written by an older version lacks the nullable columns added
+    # since; create_all() makes missing tables only.
+    inspector = inspect(connection)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(
+                text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+            )
 
 
 def drop_state(engine: Engine) -> None:

@@ -6,10 +6,13 @@ import json
 import logging
 import os
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from emulator.backend import Backend
@@ -18,6 +21,7 @@ from emulator.errors import SoftLayer_Exception_Network_Media_Transcode, SoftLay
 from emulator.models import (
     JOB_STATUSES,
     PENDING,
+    PROCESSING,
     StoredFile,
     TranscodeAccount,
     TranscodeJob,
@@ -32,6 +36,8 @@ log = logging.getLogger("emulator.jobs")
 MAX_PENDING_JOBS = 3
 MAX_AUTO_DELETE_SECONDS = 259_200
 MAX_NAME_LENGTH = 255
+MAX_FILE_NAME_BYTES = 255
+OUTPUT_NAME_ATTEMPTS = 1000
 REQUIRED_PROPERTIES = ("transcodePresetName", "transcodePresetGuid", "inputFile", "outputFile")
 TEMPLATE_PROPERTIES = set(REQUIRED_PROPERTIES) | {
     "name", "autoDeleteDuration", "watermark", "transcodeAccountId", "id", "userId",
@@ -72,6 +78,7 @@ def create_job(
         raise refused("The outputFile must name a file in /out.")
     if len(PurePosixPath(output.virtual).parts) != 3:
         raise refused("The outputFile must name a file directly in /out.")
+    _check_output_name_fits(PurePosixPath(output.virtual).name, preset.extension)
 
     auto_delete = _auto_delete(fields.get("autoDeleteDuration"))
     watermark = _watermark(fields.get("watermark"), storage, transcode_account.id)
@@ -198,6 +205,17 @@ def _whole(value: Any, what: str, low: int, high: int) -> int:
     return number
 
 
+def _check_output_name_fits(base_name: str, extension: str) -> None:
+    # Room for the preset's extension and a `_n` suffix within one file name.
+    suffix = f"_{OUTPUT_NAME_ATTEMPTS * 100}.{extension}"
+    if len(base_name.encode()) + len(suffix) > MAX_FILE_NAME_BYTES:
+        limit = MAX_FILE_NAME_BYTES - len(suffix)
+        raise refused(
+            f"The outputFile name is too long: at most {limit} bytes before "
+            f"the extension .{extension}."
+        )
+
+
 def _lock_account(session: Session, backend: Backend, transcode_account_id: int) -> None:
     # Several API processes may create jobs for one account at once; the row
     # lock makes their pending-limit checks take turns.
@@ -257,19 +275,86 @@ def record_file(
     session: Session, backend: Backend, transcode_account_id: int, virtual: str, size: int
 ) -> StoredFile:
     """Start the retention clock of a file that just appeared in /in or /out."""
-    existing = session.exec(
+    stored = _stored_file(session, transcode_account_id, virtual)
+    if stored is None:
+        # Another process (an upload, a reaper pass) may record it at the same
+        # moment; the unique (account, path) pair keeps one record.
+        insert = pg_insert if is_postgres(session.get_bind()) else sqlite_insert
+        session.execute(
+            insert(StoredFile)
+            .values(transcode_account_id=transcode_account_id, path=virtual, created_at=0)
+            .on_conflict_do_nothing(index_elements=["transcode_account_id", "path"])
+        )
+        stored = _stored_file(session, transcode_account_id, virtual)
+
+    _start_clock(session, backend, stored, size)
+    return stored
+
+
+def _stored_file(session: Session, transcode_account_id: int, virtual: str) -> StoredFile | None:
+    return session.exec(
         select(StoredFile)
         .where(StoredFile.transcode_account_id == transcode_account_id)
         .where(StoredFile.path == virtual)
     ).first()
-    stored = existing or StoredFile(
-        transcode_account_id=transcode_account_id, path=virtual, created_at=0
-    )
+
+
+def _start_clock(session: Session, backend: Backend, stored: StoredFile, size: int) -> None:
     stored.created_at = backend.clock.time()
     stored.size = size
     stored.delete_at = None
     session.add(stored)
-    return stored
+    session.flush()
+
+
+def schedule_auto_delete(session: Session, backend: Backend, job: TranscodeJob) -> None:
+    """Start the input's autoDeleteDuration countdown when its last reader ends.
+
+    The shortest autoDeleteDuration among the finished jobs that read this
+    upload of the file applies, whichever of them ended last.
+    """
+    readers = (
+        select(TranscodeJob)
+        .where(TranscodeJob.transcode_account_id == job.transcode_account_id)
+        .where(TranscodeJob.input_file == job.input_file)
+        .where(TranscodeJob.id != job.id)
+    )
+    still_reading = session.exec(
+        readers.where(TranscodeJob.status_id.in_((PENDING, PROCESSING)))
+    ).first()
+    if still_reading is not None:
+        return
+
+    stored = _stored_file(session, job.transcode_account_id, job.input_file)
+    if stored is None:
+        home = backend.storage.home(job.transcode_account_id)
+        source = home / IN_DIR / os.path.basename(job.input_file)
+        if not is_regular_file(source):
+            return
+        stored = record_file(
+            session, backend, job.transcode_account_id, job.input_file, source.stat().st_size
+        )
+    uploaded = datetime.fromtimestamp(stored.created_at, tz=timezone.utc)
+    durations = [
+        other.auto_delete_duration
+        for other in session.exec(readers.where(TranscodeJob.auto_delete_duration.is_not(None)))
+        if _as_utc(other.create_date) >= uploaded
+    ]
+    if job.auto_delete_duration is not None:
+        durations.append(job.auto_delete_duration)
+    if not durations:
+        return
+
+    stored.delete_at = backend.clock.time() + min(durations)
+    session.add(stored)
+    log.info(
+        "job=%s input=%s auto-delete in %ss", job.id, job.input_file, min(durations)
+    )
+    backend.reaper_wakeup.set()
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def place_output(staged: Path, out_dir: Path, base_name: str, extension: str) -> Path:
@@ -284,7 +369,7 @@ def place_output(staged: Path, out_dir: Path, base_name: str, extension: str) ->
         return first
 
     taken = _count_named_after(out_dir, base_name, extension)
-    for n in range(taken + 1, taken + 1000):
+    for n in range(taken + 1, taken + OUTPUT_NAME_ATTEMPTS):
         candidate = out_dir / f"{base_name}_{n}.{extension}"
         if _link_if_free(staged, candidate):
             return candidate
@@ -324,4 +409,7 @@ def checked_source_path(path: Any) -> str:
     return normalize(path, "source")
 
 
-__all__ = ["create_job", "add_history", "record_file", "place_output", "InvalidPath"]
+__all__ = [
+    "create_job", "add_history", "record_file", "place_output", "schedule_auto_delete",
+    "InvalidPath",
+]

@@ -147,6 +147,9 @@ class Notification(SQLModel, table=True):
     create_date: datetime
     delivered: bool = False
     delivery_error: str = ""
+    # Set by the process that is sending it, so a notification goes out once
+    # even when several processes share the database.
+    sending_since: Optional[float] = None
 
 
 class SteeringRule(SQLModel, table=True):

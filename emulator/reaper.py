@@ -2,7 +2,9 @@
 
 The reaper also notices files that reached /in or /out by other means than
 an FTP upload or a job (a seed, a copy into the data directory) and starts
-their retention clock when it first sees them.
+their retention clock when it first sees them. Every process runs one; a
+file's record is deleted with a conditional DELETE before the file is, so
+reapers sharing a database never act on one file twice.
 """
 
 from __future__ import annotations
@@ -11,14 +13,22 @@ import logging
 import os
 import threading
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from emulator.backend import Backend
 from emulator.jobs import add_history, record_file
 from emulator.models import COMPLETE, DELETED, StoredFile, TranscodeAccount, TranscodeJob
-from emulator.storage import IN_DIR, OUT_DIR
+from emulator.storage import IN_DIR, OUT_DIR, is_regular_file
 
 log = logging.getLogger("emulator.reaper")
+
+RETENTION = "retention"
+AUTO_DELETE = "autoDeleteDuration"
+MISSING = "missing"
+
+# One pass at a time in this process: the reaper thread and a clock advance.
+_pass_lock = threading.Lock()
 
 
 class Reaper(threading.Thread):
@@ -46,52 +56,86 @@ class Reaper(threading.Thread):
 
 
 def reap(backend: Backend) -> list[str]:
-    """One pass: record new files, delete those whose time is up."""
-    deleted: list[str] = []
-    now = backend.clock.time()
-    retention = backend.settings.retention_seconds
+    """One pass: record new files, delete those whose time is up.
+
+    Returns `"<transcode account id>:<path>"` of each file deleted.
+    """
+    with _pass_lock:
+        _record_unknown_files(backend)
+        now = backend.clock.time()
+        with Session(backend.engine, expire_on_commit=False) as session:
+            records = session.exec(select(StoredFile).order_by(StoredFile.id)).all()
+
+        deleted = []
+        for stored in records:
+            reason = _reason_to_delete(backend, stored, now)
+            if reason and _delete(backend, stored, reason, now):
+                if reason != MISSING:
+                    deleted.append(f"{stored.transcode_account_id}:{stored.path}")
+        return deleted
+
+
+def _reason_to_delete(backend: Backend, stored: StoredFile, now: float) -> str | None:
+    if not is_regular_file(_real_path(backend, stored)):
+        return MISSING
+    if stored.created_at + backend.settings.retention_seconds <= now:
+        return RETENTION
+    if stored.delete_at is not None and stored.delete_at <= now:
+        return AUTO_DELETE
+    return None
+
+
+def _delete(backend: Backend, stored: StoredFile, reason: str, now: float) -> bool:
     with Session(backend.engine, expire_on_commit=False) as session:
-        _record_unknown_files(session, backend)
-        for stored in session.exec(select(StoredFile)).all():
-            real = backend.storage.home(stored.transcode_account_id) / stored.path.lstrip("/")
-            if not real.is_file():
-                session.delete(stored)
-                continue
+        # Only the reaper whose DELETE still finds this very record goes on; a
+        # file uploaded again since the pass began has a new created_at.
+        claimed = session.execute(
+            delete(StoredFile)
+            .where(StoredFile.id == stored.id)
+            .where(StoredFile.created_at == stored.created_at)
+        ).rowcount
+        if claimed != 1:
+            session.rollback()
+            return False
 
-            expired = stored.created_at + retention <= now
-            auto_deleted = stored.delete_at is not None and stored.delete_at <= now
-            if not (expired or auto_deleted):
-                continue
-            real.unlink(missing_ok=True)
-            session.delete(stored)
-            why = "retention" if expired else "autoDeleteDuration"
-            log.info(
-                "reaper deleted account=%s file=%s reason=%s age_s=%.0f",
-                stored.transcode_account_id, stored.path, why, now - stored.created_at,
-            )
-            deleted.append(f"{stored.transcode_account_id}:{stored.path}")
-            if stored.path.startswith(f"/{OUT_DIR}/"):
-                _mark_output_deleted(session, backend, stored, why)
+        if reason != MISSING:
+            _real_path(backend, stored).unlink(missing_ok=True)
+        if stored.path.startswith(f"/{OUT_DIR}/"):
+            _mark_output_deleted(session, backend, stored, reason)
         session.commit()
-    return deleted
+
+    if reason != MISSING:
+        log.info(
+            "reaper deleted account=%s file=%s reason=%s age_s=%.0f",
+            stored.transcode_account_id, stored.path, reason, now - stored.created_at,
+        )
+    return True
 
 
-def _record_unknown_files(session: Session, backend: Backend) -> None:
-    known = {(f.transcode_account_id, f.path) for f in session.exec(select(StoredFile)).all()}
-    for account_id in session.exec(select(TranscodeAccount.id)).all():
-        home = backend.storage.home(account_id)
-        for folder in (IN_DIR, OUT_DIR):
-            directory = home / folder
-            if not directory.is_dir():
-                continue
-            for entry in os.scandir(directory):
-                virtual = f"/{folder}/{entry.name}"
-                if entry.is_file(follow_symlinks=False) and (account_id, virtual) not in known:
+def _real_path(backend: Backend, stored: StoredFile):
+    return backend.storage.home(stored.transcode_account_id) / stored.path.lstrip("/")
+
+
+def _record_unknown_files(backend: Backend) -> None:
+    with Session(backend.engine, expire_on_commit=False) as session:
+        known = set(session.exec(select(StoredFile.transcode_account_id, StoredFile.path)).all())
+        for account_id in session.exec(select(TranscodeAccount.id)).all():
+            home = backend.storage.home(account_id)
+            for folder in (IN_DIR, OUT_DIR):
+                directory = home / folder
+                if not directory.is_dir():
+                    continue
+                for entry in os.scandir(directory):
+                    virtual = f"/{folder}/{entry.name}"
+                    if (account_id, virtual) in known or not entry.is_file(follow_symlinks=False):
+                        continue
                     record_file(session, backend, account_id, virtual, entry.stat().st_size)
-    session.flush()
+        session.commit()
 
 
-def _mark_output_deleted(session: Session, backend: Backend, stored: StoredFile, why: str) -> None:
+def _mark_output_deleted(
+    session: Session, backend: Backend, stored: StoredFile, reason: str
+) -> None:
     jobs = session.exec(
         select(TranscodeJob)
         .where(TranscodeJob.transcode_account_id == stored.transcode_account_id)
@@ -99,10 +143,16 @@ def _mark_output_deleted(session: Session, backend: Backend, stored: StoredFile,
         .where(TranscodeJob.status_id == COMPLETE)
     ).all()
     for job in jobs:
-        hours = backend.settings.retention_seconds / 3600
-        note = (
-            f"The output {stored.path} was deleted after the {hours:g}-hour retention."
-            if why == "retention"
-            else f"The output {stored.path} was deleted."
-        )
+        if reason == RETENTION:
+            kept = _duration_text(backend.settings.retention_seconds)
+            note = f"The output {stored.path} was deleted after the {kept} retention."
+        else:
+            note = f"The output {stored.path} is no longer in /out."
         add_history(session, backend, job, DELETED, note)
+        log.info("job=%s status=Deleted output=%s reason=%s", job.id, stored.path, reason)
+
+
+def _duration_text(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}-hour"
+    return f"{seconds}-second"

@@ -3,8 +3,10 @@
 Claiming is one conditional UPDATE (`... WHERE status = Pending`), so a job
 runs once however many workers and processes share the database; on
 PostgreSQL candidates are also read `FOR UPDATE SKIP LOCKED`. A running job
-holds a lease that its worker renews; a job whose lease runs out (its worker
-died) is queued again, or fails once it has been tried too often.
+holds a lease that its worker renews; a job whose worker died (its process
+is gone from this host, or its lease ran out) is queued again, or fails once
+it has been tried too often. Every write a transcoder makes about its job is
+fenced by the lease: a worker that lost its job to recovery changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import fnmatch
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -24,16 +27,21 @@ from sqlmodel import Session, select
 
 from emulator.backend import Backend
 from emulator.db import is_postgres
+from emulator.jobs import (
+    add_history,
+    add_progress_note,
+    place_output,
+    record_file,
+    schedule_auto_delete,
+)
 from emulator.models import (
     COMPLETE,
     ERROR,
     PENDING,
     PROCESSING,
-    StoredFile,
     SteeringRule,
     TranscodeJob,
 )
-from emulator.jobs import add_history, add_progress_note, place_output, record_file
 from emulator.storage import IN_DIR, OUT_DIR, is_regular_file
 from emulator.transcode import (
     TranscodeError,
@@ -47,11 +55,22 @@ from emulator.watermark import render_text
 log = logging.getLogger("emulator.worker")
 
 CANDIDATES = 20
-PROGRESS_STEP = 25  # a history note every 25 %
+PROGRESS_STEP = 25  # a history note each time another 25 % is done
+# With a steered delay, ffmpeg's run is the first half of the progress and
+# the delay the second.
+DELAY_SHARE = 50
+RULE_RECHECK_SECONDS = 0.5
+MAX_NOTE_LENGTH = 300
+# ffmpeg prefixes its messages with the component that wrote them.
+FFMPEG_CONTEXT = re.compile(r"\[[^\[\]]* @ 0x[0-9a-fA-F]+\]\s*")
 
 
 class JobRequeued(Exception):
     """The worker is stopping; the job goes back to Pending."""
+
+
+class JobLost(Exception):
+    """The job is no longer this worker's (its lease ran out and it was recovered)."""
 
 
 def new_worker_id() -> str:
@@ -93,6 +112,7 @@ class Worker:
             self.cancelling.set()
             for thread in self.threads:
                 thread.join(timeout=10)
+        log.info("worker=%s stopped", self.worker_id)
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -111,7 +131,8 @@ class Worker:
                 JobRun(self.backend, job_id, self.worker_id, self.cancelling).run()
             except Exception:
                 log.exception("job=%s crashed the transcoder", job_id)
-                fail_job(self.backend, job_id, "The transcoder failed unexpectedly.")
+                note = "The transcoder failed unexpectedly."
+                fail_job(self.backend, job_id, self.worker_id, note)
             finally:
                 with self.lock:
                     self.running.discard(job_id)
@@ -133,8 +154,7 @@ def claim_next_job(backend: Backend, worker_id: str) -> int | None:
     """Take the fairest Pending job: its account has the fewest running jobs."""
     with Session(backend.engine, expire_on_commit=False) as session:
         rules = session.exec(select(SteeringRule).where(SteeringRule.kind == "hold")).all()
-        candidates = _candidates(session, backend)
-        for job in candidates:
+        for job in _candidates(session, backend):
             if any(rule_matches(rule, job) for rule in rules):
                 continue
             claimed = session.execute(
@@ -152,15 +172,31 @@ def claim_next_job(backend: Backend, worker_id: str) -> int | None:
             if claimed != 1:
                 continue
             session.refresh(job)
-            add_history(session, backend, job, PROCESSING, f"Transcoding started (attempt {job.attempts}).")
+            note = f"Transcoding started by transcoder {worker_id} (attempt {job.attempts})."
+            add_history(session, backend, job, PROCESSING, note)
             session.commit()
-            log.info("job=%s status=Processing worker=%s", job.id, worker_id)
+            log.info(
+                "job=%s status=Processing worker=%s attempt=%s", job.id, worker_id, job.attempts
+            )
             return job.id
         session.commit()
     return None
 
 
 def _candidates(session: Session, backend: Backend) -> list[TranscodeJob]:
+    if is_postgres(backend.engine):
+        # Rows another worker is claiming right now are skipped, not waited for.
+        statement = (
+            select(TranscodeJob)
+            .where(TranscodeJob.status_id == PENDING)
+            .order_by(TranscodeJob.id)
+            .limit(CANDIDATES)
+            .with_for_update(skip_locked=True)
+        )
+        jobs = list(session.exec(statement))
+        counts = _running_counts(session)
+        return sorted(jobs, key=lambda j: (counts.get(j.transcode_account_id, 0), j.id))
+
     running = TranscodeJob.__table__.alias("running")
     running_count = (
         select(func.count())
@@ -175,17 +211,6 @@ def _candidates(session: Session, backend: Backend) -> list[TranscodeJob]:
         .order_by(running_count, TranscodeJob.id)
         .limit(CANDIDATES)
     )
-    if is_postgres(backend.engine):
-        statement = (
-            select(TranscodeJob)
-            .where(TranscodeJob.status_id == PENDING)
-            .order_by(TranscodeJob.id)
-            .limit(CANDIDATES)
-            .with_for_update(skip_locked=True)
-        )
-        jobs = list(session.exec(statement))
-        counts = _running_counts(session)
-        return sorted(jobs, key=lambda j: (counts.get(j.transcode_account_id, 0), j.id))
     return list(session.exec(statement))
 
 
@@ -225,29 +250,16 @@ def recover_abandoned_jobs(backend: Backend, same_host_only: bool) -> int:
     """Requeue (or fail) Processing jobs whose worker is gone.
 
     A worker on this host is known gone when its process no longer exists;
-    elsewhere, when its lease has run out.
+    any worker, when its lease has run out (`same_host_only` skips that test,
+    for a start-up pass before this process's own leases could be renewed).
     """
     host = socket.gethostname()
     recovered = 0
     with Session(backend.engine, expire_on_commit=False) as session:
         jobs = session.exec(select(TranscodeJob).where(TranscodeJob.status_id == PROCESSING)).all()
         for job in jobs:
-            if not _abandoned(job, host, same_host_only):
-                continue
-            if job.attempts >= backend.settings.job_max_attempts:
-                note = (
-                    f"The transcoder stopped unexpectedly during attempt {job.attempts}; "
-                    "the job has failed."
-                )
-                add_history(session, backend, job, ERROR, note)
-                _after_job(session, backend, job)
-            else:
-                note = "The transcoder stopped unexpectedly; the job is queued again."
-                job.worker_id = None
-                job.lease_expires = None
-                add_history(session, backend, job, PENDING, note)
-            log.warning("job=%s recovered from worker=%s: %s", job.id, job.worker_id, note)
-            recovered += 1
+            if _abandoned(job, host, same_host_only) and _recover(session, backend, job):
+                recovered += 1
         session.commit()
     if recovered:
         backend.job_available.set()
@@ -257,13 +269,41 @@ def recover_abandoned_jobs(backend: Backend, same_host_only: bool) -> int:
 def _abandoned(job: TranscodeJob, host: str, same_host_only: bool) -> bool:
     worker_host, _, rest = (job.worker_id or "").partition(":")
     pid = rest.partition(":")[0]
-    if worker_host == host and pid.isdigit():
-        if int(pid) == os.getpid():
-            return False
-        return not _process_alive(int(pid))
+    if worker_host == host and pid.isdigit() and int(pid) != os.getpid():
+        if not _process_alive(int(pid)):
+            return True
     if same_host_only:
         return False
     return job.lease_expires is None or job.lease_expires < time.time()
+
+
+def _recover(session: Session, backend: Backend, job: TranscodeJob) -> bool:
+    # Two processes may find the same abandoned job; the one whose UPDATE
+    # still sees the dead worker's id recovers it.
+    dead_worker = job.worker_id
+    taken = session.execute(
+        update(TranscodeJob)
+        .where(TranscodeJob.id == job.id, TranscodeJob.status_id == PROCESSING)
+        .where(TranscodeJob.worker_id == dead_worker)
+        .values(worker_id=None, lease_expires=None)
+    ).rowcount
+    if taken != 1:
+        return False
+
+    job.worker_id = None
+    job.lease_expires = None
+    if job.attempts >= backend.settings.job_max_attempts:
+        note = (
+            f"The transcoder stopped unexpectedly during attempt {job.attempts}; "
+            "the job has failed."
+        )
+        add_history(session, backend, job, ERROR, note)
+        schedule_auto_delete(session, backend, job)
+    else:
+        note = "The transcoder stopped unexpectedly; the job is queued again."
+        add_history(session, backend, job, PENDING, note)
+    log.warning("job=%s recovered from worker=%s: %s", job.id, dead_worker, note)
+    return True
 
 
 def _process_alive(pid: int) -> bool:
@@ -276,39 +316,78 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def fail_job(backend: Backend, job_id: int, note: str) -> None:
+def fail_job(backend: Backend, job_id: int, worker_id: str, note: str) -> None:
     with Session(backend.engine, expire_on_commit=False) as session:
-        job = session.get(TranscodeJob, job_id)
-        if job is None or job.status_id != PROCESSING:
+        try:
+            job = _fence(session, backend, job_id, worker_id)
+        except JobLost:
             return
+        _release(session, backend, job)
         add_history(session, backend, job, ERROR, note)
-        _after_job(session, backend, job)
         session.commit()
     log.warning("job=%s status=Error note=%r", job_id, note)
+
+
+def _fence(session: Session, backend: Backend, job_id: int, worker_id: str) -> TranscodeJob:
+    """The job, if this worker still holds it; its lease renewed and row locked."""
+    held = session.execute(
+        update(TranscodeJob)
+        .where(TranscodeJob.id == job_id, TranscodeJob.status_id == PROCESSING)
+        .where(TranscodeJob.worker_id == worker_id)
+        .values(lease_expires=time.time() + backend.settings.lease_seconds)
+    ).rowcount
+    if held != 1:
+        raise JobLost()
+    return session.get(TranscodeJob, job_id, populate_existing=True)
+
+
+def _release(session: Session, backend: Backend, job: TranscodeJob) -> None:
+    job.worker_id = None
+    job.lease_expires = None
+    session.add(job)
+
+
+def failure_note(error: TranscodeError) -> str:
+    """ffmpeg's reason as one readable line, without its internal addresses."""
+    text = " ".join(FFMPEG_CONTEXT.sub("", str(error)).split())
+    if len(text) > MAX_NOTE_LENGTH:
+        text = text[: MAX_NOTE_LENGTH - 3].rstrip() + "..."
+    if text and text[-1].isalnum():
+        text += "."
+    return text or "ffmpeg failed without saying why."
 
 
 class JobRun:
     """One attempt at one job, from a claimed Processing job to its outcome."""
 
-    def __init__(self, backend: Backend, job_id: int, worker_id: str, cancelling: threading.Event) -> None:
+    def __init__(
+        self, backend: Backend, job_id: int, worker_id: str, cancelling: threading.Event
+    ) -> None:
         self.backend = backend
         self.job_id = job_id
         self.worker_id = worker_id
         self.cancelling = cancelling
         self.staged: list[Path] = []
+        self.delay = 0.0
 
     def run(self) -> None:
         try:
-            output = self._transcode()
-        except TranscodeError as error:
-            self._finish(ERROR, str(error))
-        except JobRequeued:
-            self._requeue()
-        else:
-            self._complete(output)
+            self._attempt()
+        except JobLost:
+            log.warning("job=%s was recovered by another worker; result discarded", self.job_id)
         finally:
             for path in self.staged:
                 path.unlink(missing_ok=True)
+
+    def _attempt(self) -> None:
+        try:
+            output = self._transcode()
+            self._hold_for_delay()
+            self._complete(output)
+        except TranscodeError as error:
+            self._fail(failure_note(error))
+        except JobRequeued:
+            self._requeue()
 
     def _transcode(self) -> Path:
         with Session(self.backend.engine, expire_on_commit=False) as session:
@@ -317,7 +396,10 @@ class JobRun:
                 select(SteeringRule).where(SteeringRule.kind.in_(("fail", "delay")))
             ).all()
             self._apply_fail_rules(session, job, rules)
-            delay = max((r.delay_seconds for r in rules if r.kind == "delay" and rule_matches(r, job)), default=0)
+            self.delay = max(
+                (r.delay_seconds for r in rules if r.kind == "delay" and rule_matches(r, job)),
+                default=0.0,
+            )
             session.commit()
 
         preset = self.backend.catalog.get(job.preset_guid)
@@ -330,9 +412,8 @@ class JobRun:
 
         info = self.backend.prober.probe(source, job.input_file)
         if info.get("errorMessage") and not (info.get("videoCodec") or info.get("audioCodec")):
-            raise TranscodeError(f"The input file is not readable media: {info['errorMessage']}")
-        if delay:
-            self._wait(delay)
+            reason = info["errorMessage"].removeprefix("Not readable as media: ")
+            raise TranscodeError(f"The input file {job.input_file} is not readable media: {reason}")
 
         destination = self.backend.storage.staging_file("." + preset.extension)
         self.staged.append(destination)
@@ -347,20 +428,25 @@ class JobRun:
         )
         arguments = build_arguments(plan, self.backend.ffmpeg_path)
         log.debug("job=%s ffmpeg %s", self.job_id, " ".join(arguments))
-        run_ffmpeg(
-            arguments,
-            plan.duration,
-            self._progress,
-            self.backend.settings.job_timeout,
-            cancelled=self.cancelling.is_set,
-        )
-        if self.cancelling.is_set():
-            raise JobRequeued()
+        try:
+            run_ffmpeg(
+                arguments,
+                plan.duration,
+                self._ffmpeg_progress,
+                self.backend.settings.job_timeout,
+                cancelled=self.cancelling.is_set,
+            )
+        except TranscodeError as error:
+            if self.cancelling.is_set():
+                raise JobRequeued() from error
+            raise TranscodeError(f"Transcoding failed: {error}") from error
         if not destination.exists() or destination.stat().st_size == 0:
             raise TranscodeError("ffmpeg finished without writing any output.")
         return destination
 
-    def _apply_fail_rules(self, session: Session, job: TranscodeJob, rules: list[SteeringRule]) -> None:
+    def _apply_fail_rules(
+        self, session: Session, job: TranscodeJob, rules: list[SteeringRule]
+    ) -> None:
         for rule in rules:
             if rule.kind != "fail" or not rule_matches(rule, job):
                 continue
@@ -373,13 +459,31 @@ class JobRun:
             session.commit()
             raise TranscodeError(rule.message or "Failure forced by the emulator's control API.")
 
-    def _wait(self, seconds: float) -> None:
-        """A steered slow-down: stay Processing for `seconds`, reporting progress."""
+    def _hold_for_delay(self) -> None:
+        """A steered slow-down: the finished output waits `delay` seconds in staging.
+
+        The job stays Processing meanwhile, reporting progress; removing the
+        delay rule through the control API ends the wait early.
+        """
+        if not self.delay:
+            return
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < seconds:
+        checked = started
+        while (elapsed := time.monotonic() - started) < self.delay:
             if self.cancelling.wait(0.1):
                 raise JobRequeued()
-            self._set_progress(int(elapsed / seconds * 50))
+            if time.monotonic() - checked > RULE_RECHECK_SECONDS:
+                checked = time.monotonic()
+                if not self._delay_rule_remains():
+                    return
+            share = 100 - DELAY_SHARE
+            self._set_progress(DELAY_SHARE + min(share - 1, int(elapsed / self.delay * share)))
+
+    def _delay_rule_remains(self) -> bool:
+        with Session(self.backend.engine) as session:
+            job = session.get(TranscodeJob, self.job_id)
+            rules = session.exec(select(SteeringRule).where(SteeringRule.kind == "delay")).all()
+            return any(rule_matches(rule, job) for rule in rules)
 
     def _watermark(self, job: TranscodeJob, home: Path) -> Watermark | None:
         if not job.watermark:
@@ -388,7 +492,9 @@ class JobRun:
         if mark.get("fileName"):
             image = home / IN_DIR / os.path.basename(mark["fileName"])
             if not is_regular_file(image):
-                raise TranscodeError(f"The watermark image {mark['fileName']} no longer exists in /in.")
+                raise TranscodeError(
+                    f"The watermark image {mark['fileName']} no longer exists in /in."
+                )
         else:
             image = self.backend.storage.staging_file(".png")
             self.staged.append(image)
@@ -403,83 +509,67 @@ class JobRun:
             end=end / 1000 if end is not None else None,
         )
 
-    def _progress(self, percent: int) -> None:
-        self._set_progress(percent)
+    def _ffmpeg_progress(self, percent: int) -> None:
+        share = DELAY_SHARE if self.delay else 100
+        self._set_progress(percent * share // 100)
 
     def _set_progress(self, percent: int) -> None:
         with Session(self.backend.engine, expire_on_commit=False) as session:
             job = session.get(TranscodeJob, self.job_id)
-            if job is None or percent <= job.progress:
+            if job is None or job.worker_id != self.worker_id or percent <= job.progress:
                 return
             crossed = percent // PROGRESS_STEP > job.progress // PROGRESS_STEP
             job.progress = percent
             if crossed:
-                add_progress_note(session, self.backend, job, f"Processing: {percent // PROGRESS_STEP * PROGRESS_STEP}% done.")
+                done = percent // PROGRESS_STEP * PROGRESS_STEP
+                add_progress_note(session, self.backend, job, f"Processing: {done}% done.")
             session.add(job)
             session.commit()
 
     def _complete(self, staged: Path) -> None:
         with Session(self.backend.engine, expire_on_commit=False) as session:
-            job = session.get(TranscodeJob, self.job_id)
+            job = _fence(session, self.backend, self.job_id, self.worker_id)
             preset = self.backend.catalog.get(job.preset_guid)
             out_dir = self.backend.storage.home(job.transcode_account_id) / OUT_DIR
-            final = place_output(staged, out_dir, os.path.basename(job.output_file), preset.extension)
+            try:
+                final = place_output(
+                    staged, out_dir, os.path.basename(job.output_file), preset.extension
+                )
+            except OSError as error:
+                raise TranscodeError(
+                    f"The output could not be placed in /out: {error.strerror or error}"
+                ) from error
             size = final.stat().st_size
             virtual = f"/{OUT_DIR}/{final.name}"
             record_file(session, self.backend, job.transcode_account_id, virtual, size)
             job.output_file = virtual
             job.progress = 100
-            add_history(session, self.backend, job, COMPLETE, f"Output written to {virtual} ({size} bytes).")
-            _after_job(session, self.backend, job)
+            _release(session, self.backend, job)
+            add_history(
+                session, self.backend, job, COMPLETE, f"Output written to {virtual} ({size} bytes)."
+            )
+            schedule_auto_delete(session, self.backend, job)
             session.commit()
         log.info("job=%s status=Complete output=%s bytes=%s", self.job_id, virtual, size)
 
-    def _finish(self, status: int, note: str) -> None:
+    def _fail(self, note: str) -> None:
         with Session(self.backend.engine, expire_on_commit=False) as session:
-            job = session.get(TranscodeJob, self.job_id)
-            add_history(session, self.backend, job, status, note)
-            _after_job(session, self.backend, job)
+            job = _fence(session, self.backend, self.job_id, self.worker_id)
+            _release(session, self.backend, job)
+            add_history(session, self.backend, job, ERROR, note)
+            schedule_auto_delete(session, self.backend, job)
             session.commit()
         log.warning("job=%s status=Error note=%r", self.job_id, note)
 
     def _requeue(self) -> None:
         with Session(self.backend.engine, expire_on_commit=False) as session:
-            job = session.get(TranscodeJob, self.job_id)
-            job.worker_id = None
-            job.lease_expires = None
+            job = _fence(session, self.backend, self.job_id, self.worker_id)
+            _release(session, self.backend, job)
             job.attempts = max(0, job.attempts - 1)
-            add_history(session, self.backend, job, PENDING, "The transcoder shut down; the job is queued again.")
+            job.progress = 0
+            add_history(
+                session, self.backend, job, PENDING,
+                "The transcoder shut down; the job is queued again.",
+            )
             session.commit()
         log.info("job=%s requeued by shutdown", self.job_id)
-
-
-def _after_job(session: Session, backend: Backend, job: TranscodeJob) -> None:
-    """Start the input's auto-delete countdown once no other job needs it."""
-    job.worker_id = None
-    job.lease_expires = None
-    session.add(job)
-    if job.auto_delete_duration is None:
-        return
-    still_reading = session.exec(
-        select(func.count())
-        .select_from(TranscodeJob)
-        .where(TranscodeJob.transcode_account_id == job.transcode_account_id)
-        .where(TranscodeJob.input_file == job.input_file)
-        .where(TranscodeJob.id != job.id)
-        .where(TranscodeJob.status_id.in_((PENDING, PROCESSING)))
-    ).one()
-    if still_reading:
-        return
-    stored = session.exec(
-        select(StoredFile)
-        .where(StoredFile.transcode_account_id == job.transcode_account_id)
-        .where(StoredFile.path == job.input_file)
-    ).first()
-    if stored is None:
-        source = backend.storage.home(job.transcode_account_id) / IN_DIR / os.path.basename(job.input_file)
-        if not source.exists():
-            return
-        stored = record_file(session, backend, job.transcode_account_id, job.input_file, source.stat().st_size)
-    stored.delete_at = backend.clock.time() + job.auto_delete_duration
-    session.add(stored)
-    backend.reaper_wakeup.set()
