@@ -69,7 +69,9 @@ def require_admin(settings: Settings, request: Request) -> None:
 def is_same_origin(request: Request) -> bool:
     """True unless a browser says the request comes from a page of another site."""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
+        # No origin, or one hidden by a referrer policy: the fetch metadata
+        # browsers send tells; clients such as curl send neither.
         return request.headers.get("sec-fetch-site", "same-origin") in (
             "same-origin", "none",
         )
