@@ -112,8 +112,13 @@ def _json_at_end(output: str) -> Any:
 
 
 def normalized(value: Any) -> Any:
+    # slcli's table formatting gives every row of a list the same columns,
+    # filling absent properties with null; absent and null compare equal here.
     if isinstance(value, dict):
-        return {k: normalized(v) for k, v in sorted(value.items()) if k not in VOLATILE}
+        return {
+            k: normalized(v) for k, v in sorted(value.items())
+            if k not in VOLATILE and v is not None
+        }
     if isinstance(value, list):
         return [normalized(v) for v in value]
     return value
