@@ -2,7 +2,8 @@
 
 Claiming is one conditional UPDATE (`... WHERE status = Pending`), so a job
 runs once however many workers and processes share the database; on
-PostgreSQL candidates are also read `FOR UPDATE SKIP LOCKED`. A running job
+PostgreSQL the chosen row is first locked `FOR UPDATE SKIP LOCKED`, so
+workers never queue behind each other's claims. A running job
 holds a lease that its worker renews; a job whose worker died (its process
 is gone from this host, or its lease ran out) is queued again, or fails once
 it has been tried too often. Every write a transcoder makes about its job is
@@ -55,6 +56,7 @@ from emulator.watermark import render_text
 log = logging.getLogger("emulator.worker")
 
 CANDIDATES = 20
+CLAIM_ROUNDS = 10
 PROGRESS_STEP = 25  # a history note each time another 25 % is done
 # With a steered delay, ffmpeg's run is the first half of the progress and
 # the delay the second.
@@ -151,52 +153,36 @@ class Worker:
 
 
 def claim_next_job(backend: Backend, worker_id: str) -> int | None:
-    """Take the fairest Pending job: its account has the fewest running jobs."""
-    with Session(backend.engine, expire_on_commit=False) as session:
-        rules = session.exec(select(SteeringRule).where(SteeringRule.kind == "hold")).all()
-        for job in _candidates(session, backend):
-            if any(rule_matches(rule, job) for rule in rules):
-                continue
-            claimed = session.execute(
-                update(TranscodeJob)
-                .where(TranscodeJob.id == job.id, TranscodeJob.status_id == PENDING)
-                .values(
-                    status_id=PROCESSING,
-                    worker_id=worker_id,
-                    lease_expires=time.time() + backend.settings.lease_seconds,
-                    processing_started=time.time(),
-                    attempts=TranscodeJob.attempts + 1,
-                    progress=0,
+    """Take the fairest Pending job: its account has the fewest running jobs.
+
+    Another worker may take the chosen job first; the order is then read
+    again, since that claim changed which account is fairest.
+    """
+    for _ in range(CLAIM_ROUNDS):
+        with Session(backend.engine, expire_on_commit=False) as session:
+            job = _fairest_pending_job(session)
+            if job is None:
+                return None
+            if _claim(session, backend, job, worker_id):
+                session.commit()
+                log.info(
+                    "job=%s status=Processing worker=%s attempt=%s",
+                    job.id, worker_id, job.attempts,
                 )
-            ).rowcount
-            if claimed != 1:
-                continue
-            session.refresh(job)
-            note = f"Transcoding started by transcoder {worker_id} (attempt {job.attempts})."
-            add_history(session, backend, job, PROCESSING, note)
-            session.commit()
-            log.info(
-                "job=%s status=Processing worker=%s attempt=%s", job.id, worker_id, job.attempts
-            )
-            return job.id
-        session.commit()
+                return job.id
+            session.rollback()
     return None
 
 
-def _candidates(session: Session, backend: Backend) -> list[TranscodeJob]:
-    if is_postgres(backend.engine):
-        # Rows another worker is claiming right now are skipped, not waited for.
-        statement = (
-            select(TranscodeJob)
-            .where(TranscodeJob.status_id == PENDING)
-            .order_by(TranscodeJob.id)
-            .limit(CANDIDATES)
-            .with_for_update(skip_locked=True)
-        )
-        jobs = list(session.exec(statement))
-        counts = _running_counts(session)
-        return sorted(jobs, key=lambda j: (counts.get(j.transcode_account_id, 0), j.id))
+def _fairest_pending_job(session: Session) -> TranscodeJob | None:
+    rules = session.exec(select(SteeringRule).where(SteeringRule.kind == "hold")).all()
+    for job in _candidates(session):
+        if not any(rule_matches(rule, job) for rule in rules):
+            return job
+    return None
 
+
+def _candidates(session: Session) -> list[TranscodeJob]:
     running = TranscodeJob.__table__.alias("running")
     running_count = (
         select(func.count())
@@ -214,13 +200,37 @@ def _candidates(session: Session, backend: Backend) -> list[TranscodeJob]:
     return list(session.exec(statement))
 
 
-def _running_counts(session: Session) -> dict[int, int]:
-    rows = session.exec(
-        select(TranscodeJob.transcode_account_id, func.count())
-        .where(TranscodeJob.status_id == PROCESSING)
-        .group_by(TranscodeJob.transcode_account_id)
-    ).all()
-    return dict(rows)
+def _claim(session: Session, backend: Backend, job: TranscodeJob, worker_id: str) -> bool:
+    if is_postgres(backend.engine):
+        # A row another worker is claiming right now is skipped, not waited for.
+        free = session.exec(
+            select(TranscodeJob.id)
+            .where(TranscodeJob.id == job.id, TranscodeJob.status_id == PENDING)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if free is None:
+            return False
+
+    now = time.time()
+    claimed = session.execute(
+        update(TranscodeJob)
+        .where(TranscodeJob.id == job.id, TranscodeJob.status_id == PENDING)
+        .values(
+            status_id=PROCESSING,
+            worker_id=worker_id,
+            lease_expires=now + backend.settings.lease_seconds,
+            processing_started=now,
+            attempts=TranscodeJob.attempts + 1,
+            progress=0,
+        )
+    ).rowcount
+    if claimed != 1:
+        return False
+
+    session.refresh(job)
+    note = f"Transcoding started by transcoder {worker_id} (attempt {job.attempts})."
+    add_history(session, backend, job, PROCESSING, note)
+    return True
 
 
 def rule_matches(rule: SteeringRule, job: TranscodeJob) -> bool:
