@@ -139,7 +139,7 @@ def measure_api(
     try:
         baseline = baseline_load(port, job_id)
         baseline_idle_mb = process_rss_mb(process.pid)
-        for load in (baseline, rest, xml):
+        for load in (baseline, rest, xml) if scale.warm_up else ():
             run_load(load, WARM_UP_SECONDS, scale.api_connections)
 
         results: dict[str, list[LoadResult]] = {"baseline": [], "rest": [], "xmlrpc": []}

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Scale:
     name: str
+    # Untimed first rounds that warm caches before the timed ones.
+    warm_up: bool
     # Start-up: serve and the bare import, each this many times, interleaved.
     startup_repetitions: int
     # REST and XML-RPC: rounds of (baseline, REST, XML-RPC) loads.
@@ -33,6 +35,7 @@ class Scale:
 
 FULL = Scale(
     name="full",
+    warm_up=True,
     startup_repetitions=5,
     api_repetitions=5,
     api_seconds=4.0,
@@ -51,6 +54,7 @@ FULL = Scale(
 
 SMOKE = Scale(
     name="smoke",
+    warm_up=False,
     startup_repetitions=1,
     api_repetitions=1,
     api_seconds=1.0,

@@ -45,9 +45,9 @@ def time_imports() -> float:
 
 def measure_startup(scale: Scale, work_dir: Path) -> Row:
     data_dir = work_dir / "startup"
-    # One untimed round warms the page cache for both.
-    time_serve(data_dir)
-    time_imports()
+    if scale.warm_up:
+        time_serve(data_dir)
+        time_imports()
 
     ours, baseline = [], []
     for _ in range(scale.startup_repetitions):

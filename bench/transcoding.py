@@ -119,7 +119,8 @@ def measure_overhead(
     preset = find_preset(MAIN_PRESET)
     destination = work_dir / f"direct.{preset.extension}"
     command = direct_command(preset, clip, destination, scale.clip_seconds)
-    run_direct(command)  # warms the page cache and ffmpeg's binary
+    if scale.warm_up:
+        run_direct(command)
 
     ours, baseline = [], []
     for index in range(scale.overhead_repetitions):
