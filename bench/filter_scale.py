@@ -102,7 +102,8 @@ def timed_call(client: httpx.Client, url: str, status_id: int) -> float:
     elapsed = time.perf_counter() - started
     response.raise_for_status()
     jobs = response.json()
-    if len(jobs) != PAGE or any(job["transcodeStatusId"] != status_id for job in jobs):
+    # 100 jobs hold only 12 in Error: a full page is not always possible.
+    if not jobs or len(jobs) > PAGE or any(job["transcodeStatusId"] != status_id for job in jobs):
         raise RuntimeError(f"unexpected page: {jobs[:2]!r}")
     return elapsed * 1000
 

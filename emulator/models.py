@@ -77,6 +77,8 @@ class TranscodeJob(SQLModel, table=True):
     __table_args__ = (
         Index("ix_job_account_status", "transcode_account_id", "status_id"),
         Index("ix_job_status_created", "status_id", "create_date"),
+        # An account's jobs newest first: filtered pages stop after `limit` rows.
+        Index("ix_job_account_created", "transcode_account_id", "create_date"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
