@@ -4,33 +4,48 @@ Built on pyftpdlib through its seams: an authorizer that reads logins from
 the database, a filesystem that writes uploads to a staging file, and a
 handler that moves a finished upload into /in (so a half-sent file is never
 visible) and starts its retention clock.
+
+Every path a command names is checked like the API's paths (no `..`,
+control characters or over-long names) and may not lead through a symbolic
+link; listings leave symbolic links out. Uploads count against the
+account's upload quota while they arrive, so an upload that would exceed it
+stops with 552 and leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
 import os
 import shutil
+import sys
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.filesystems import AbstractedFS, FilesystemError
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 from sqlmodel import Session, select
 
 from emulator.backend import Backend
 from emulator.jobs import record_file
 from emulator.models import TranscodeAccount
-from emulator.storage import IN_DIR, _CONTROL
+from emulator.storage import IN_DIR, _CONTROL, InvalidPath, checked_names
 
 log = logging.getLogger("emulator.ftp")
 
 READ_PERMS = "elr"
 WRITE_PERMS = "adfw"  # append, delete, rename-from, store
+# Commands whose argument is a path; their paths are checked before use.
+PATH_COMMANDS = {
+    "APPE", "CWD", "DELE", "LIST", "MDTM", "MKD", "MLSD", "MLST", "NLST", "RETR",
+    "RMD", "RNFR", "RNTO", "SIZE", "STAT", "STOR", "STOU", "XCWD", "XMKD", "XRMD",
+}
+LIST_FLAGS = {"-a", "-l", "-al", "-la"}
 
 
 class TranscodeAuthorizer:
@@ -99,13 +114,102 @@ class TranscodeAuthorizer:
             ).first()
 
 
+class UploadQuotaExceeded(OSError):
+    """An upload would take the account past its upload quota."""
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(errno.EDQUOT, f"Upload quota of {quota} bytes exceeded")
+        self.quota = quota
+
+
+class UploadQuota:
+    """The upload quota of every account: the bytes in its /in and those arriving.
+
+    Uploads in progress are counted too, so parallel sessions of one account
+    cannot together exceed the quota.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.lock = threading.Lock()
+        self.arriving: dict[int, set["QuotaFile"]] = defaultdict(set)
+
+    @property
+    def limit(self) -> int:
+        return self.backend.settings.upload_quota_bytes
+
+    def used(self, account_id: int, replaced: str, ignore: "QuotaFile | None" = None) -> int:
+        """Bytes the account holds, leaving out the file an upload replaces."""
+        in_dir = self.backend.storage.home(account_id) / IN_DIR
+        replaced_name = os.path.basename(replaced)
+        stored = 0
+        with os.scandir(in_dir) as entries:
+            for entry in entries:
+                if entry.name != replaced_name and entry.is_file(follow_symlinks=False):
+                    stored += entry.stat(follow_symlinks=False).st_size
+        with self.lock:
+            arriving = sum(f.size for f in self.arriving[account_id] if f is not ignore)
+        return stored + arriving
+
+    def charge(self, upload: "QuotaFile", size: int) -> None:
+        """Refuse growing `upload` to `size` bytes if that exceeds the quota."""
+        if size > upload.size and self.used(upload.account_id, upload.target, upload) + size > self.limit:
+            raise UploadQuotaExceeded(self.limit)
+
+    def track(self, upload: "QuotaFile") -> None:
+        with self.lock:
+            self.arriving[upload.account_id].add(upload)
+
+    def forget(self, upload: "QuotaFile") -> None:
+        with self.lock:
+            self.arriving[upload.account_id].discard(upload)
+
+
+class QuotaFile:
+    """A staged upload whose every write is charged against the upload quota."""
+
+    def __init__(self, raw: Any, quota: UploadQuota, account_id: int, target: str) -> None:
+        self.raw = raw
+        self.quota = quota
+        self.account_id = account_id
+        self.target = target
+        self.size = os.fstat(raw.fileno()).st_size
+        quota.track(self)
+
+    def write(self, data: bytes) -> int:
+        end = self.raw.tell() + len(data)
+        self.quota.charge(self, end)
+        written = self.raw.write(data)
+        self.size = max(self.size, end)
+        return written
+
+    def close(self) -> None:
+        self.quota.forget(self)
+        self.raw.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class StagingFS(AbstractedFS):
     """Writes go to a staging file; the handler renames it into place when done."""
 
     def validpath(self, path: str) -> bool:
         if _CONTROL.search(path):
             return False
-        return super().validpath(path)
+        if not super().validpath(path):
+            return False
+        return not _through_symlink(self.root, path)
+
+    def listdir(self, path: str) -> list[str]:
+        # A symbolic link in a home (planted in the data directory) is never
+        # shown: its target may lie in another account's home.
+        return [
+            name for name in super().listdir(path)
+            if not os.path.islink(os.path.join(path, name)) and not _CONTROL.search(name)
+        ]
+
+    listdirinfo = listdir
 
     def open(self, filename: str, mode: str):
         if not any(flag in mode for flag in "wa+"):
@@ -120,7 +224,20 @@ class StagingFS(AbstractedFS):
                 staged.touch()
         upload = open(staged, mode)
         self.cmd_channel.staged_uploads[str(staged)] = filename
-        return upload
+        quota: UploadQuota = self.cmd_channel.upload_quota
+        if quota.limit <= 0:
+            return upload
+        return QuotaFile(upload, quota, self.cmd_channel.transcode_account_id, filename)
+
+    def chdir(self, path: str) -> None:
+        # pyftpdlib changes the process's working directory here; in a
+        # threaded server that would move every other thread's relative paths.
+        if not os.path.isdir(path):
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        self.cwd = self.fs2ftp(path)
+
+    def mkstemp(self, suffix="", prefix="", dir=None, mode="wb"):
+        raise FilesystemError("Unique names (STOU) are not offered; upload with STOR into /in")
 
     def mkdir(self, path: str) -> None:
         raise FilesystemError("Folders cannot be created; upload into /in.")
@@ -129,10 +246,44 @@ class StagingFS(AbstractedFS):
         raise FilesystemError("Permissions cannot be changed.")
 
 
+def _through_symlink(root: str, path: str) -> bool:
+    """True if `path` (inside `root`) or `root` itself is or passes a symbolic link."""
+    if os.path.islink(root):
+        return True
+    relative = os.path.relpath(path, root)
+    current = root
+    for name in relative.split(os.sep):
+        if name in ("", "."):
+            continue
+        current = os.path.join(current, name)
+        if os.path.islink(current):
+            return True
+    return False
+
+
+class TranscodeDTPHandler(DTPHandler):
+    """The data channel; a full quota or disk aborts an upload with its own reply."""
+
+    def handle_error(self) -> None:
+        error = sys.exc_info()[1]
+        cause = error.__cause__ if isinstance(error, OSError) else None
+        if isinstance(cause, UploadQuotaExceeded):
+            reply = f"552 {cause.strerror}; the upload was discarded."
+        elif isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            reply = "452 Insufficient storage space; the upload was discarded."
+        else:
+            super().handle_error()
+            return
+        self._resp = (reply, log.warning)
+        self.close()
+
+
 class TranscodeFTPHandler(FTPHandler):
     backend: Backend
     authorizer: TranscodeAuthorizer
+    upload_quota: UploadQuota
     abstracted_fs = StagingFS
+    dtp_handler = TranscodeDTPHandler
     permit_foreign_addresses = False
     auth_failed_timeout = 1.0
     max_login_attempts = 3
@@ -143,21 +294,61 @@ class TranscodeFTPHandler(FTPHandler):
         self.transcode_account_id: int | None = None
         self.counted_login: str | None = None
 
+    def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+        problem = self._path_problem(cmd, arg) if self.authenticated else None
+        if problem:
+            self.respond(f"553 {problem}")
+            self.log_cmd(cmd, arg[:120], 553, problem)
+            return
+        super().pre_process_command(line, cmd, arg)
+
+    def _path_problem(self, cmd: str, arg: str) -> str | None:
+        if cmd not in PATH_COMMANDS or not arg:
+            return None
+        if cmd == "LIST" and arg.lower() in LIST_FLAGS:
+            return None
+        try:
+            checked_names(arg)
+        except InvalidPath as error:
+            return error.message
+        if _through_symlink(self.fs.root, self.fs.ftp2fs(arg)):
+            return "The path leads through a symbolic link."
+        return None
+
+    def ftp_STOR(self, file: str, mode: str = "w"):
+        quota = self.upload_quota
+        if quota.limit > 0 and quota.used(self.transcode_account_id, file) >= quota.limit:
+            self.respond(f"552 Upload quota of {quota.limit} bytes is used up.")
+            return None
+        return super().ftp_STOR(file, mode)
+
     def on_login(self, username: str) -> None:
         self.counted_login = username
         log.info("ftp login=%s account=%s", username, self.transcode_account_id)
+
+    def on_logout(self, username: str) -> None:
+        self._release_login()
+
+    def ftp_QUIT(self, line: str) -> None:
+        # Free the session before the reply, so a client that reconnects as
+        # soon as it reads "221" finds its session available.
+        self._release_login()
+        super().ftp_QUIT(line)
 
     def on_login_failed(self, username: str, password: str) -> None:
         log.warning("ftp login failed user=%r", username[:64])
 
     def close(self) -> None:
-        if self.counted_login:
-            self.authorizer.release(self.counted_login)
-            self.counted_login = None
+        self._release_login()
         for staged in list(self.staged_uploads):
             Path(staged).unlink(missing_ok=True)
         self.staged_uploads.clear()
         super().close()
+
+    def _release_login(self) -> None:
+        if self.counted_login:
+            self.authorizer.release(self.counted_login)
+            self.counted_login = None
 
     def on_file_received(self, file: str) -> None:
         final = self.staged_uploads.pop(file, None)
@@ -185,6 +376,7 @@ class FTPService:
         handler = type("BoundFTPHandler", (TranscodeFTPHandler,), {})
         handler.backend = backend
         handler.authorizer = TranscodeAuthorizer(backend)
+        handler.upload_quota = UploadQuota(backend)
         handler.passive_ports = list(settings.passive_range())
         handler.banner = "SoftLayer transcode FTP (emulator) ready."
         if settings.ftp_public_host:

@@ -21,6 +21,8 @@ OUT_DIR = "out"
 MAX_PATH_LENGTH = 1024
 MAX_NAME_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates: a JSON body may carry them, but no file name can hold them.
+_UNENCODABLE = re.compile(r"[\ud800-\udfff]")
 
 
 class InvalidPath(SoftLayer_Exception_Public):
@@ -41,6 +43,8 @@ class AccountPath:
 
 class Storage:
     def __init__(self, data_dir: Path) -> None:
+        # Absolute, so no change of the working directory can move the files.
+        data_dir = data_dir.resolve()
         self.root = data_dir / "ftp"
         # Uploads and transcodes are written here, then renamed into place,
         # so /in and /out never show half a file. Same filesystem as `root`.
@@ -97,8 +101,18 @@ def normalize(path: object, what: str = "path") -> str:
     """`/in/a.wmv` from a client's path, or InvalidPath saying what is wrong."""
     if not isinstance(path, str) or not path.strip():
         raise InvalidPath(f"The {what} must be a non-empty string.")
+    return "/" + "/".join(checked_names(path, what))
+
+
+def checked_names(path: str, what: str = "path") -> list[str]:
+    """The names along a path (absolute or relative), or InvalidPath.
+
+    Shared by the API and the FTP server, so both refuse the same paths.
+    """
     if len(path) > MAX_PATH_LENGTH:
         raise InvalidPath(f"The {what} is longer than {MAX_PATH_LENGTH} characters.")
+    if _UNENCODABLE.search(path):
+        raise InvalidPath(f"The {what} is not valid Unicode text.")
     if _CONTROL.search(path):
         raise InvalidPath(f"The {what} contains a control character.")
     if "\\" in path:
@@ -110,10 +124,12 @@ def normalize(path: object, what: str = "path") -> str:
     for name in names:
         if len(name.encode()) > MAX_NAME_LENGTH:
             raise InvalidPath(f"A name in the {what} is longer than {MAX_NAME_LENGTH} bytes.")
-    return "/" + "/".join(names)
+    return names
 
 
 def _refuse_symlinks(home: Path, names: tuple[str, ...], what: str, path: object) -> None:
+    if home.is_symlink():
+        raise InvalidPath(f"The {what} '{_shown(path)}' leads through a symbolic link.")
     current = home
     for name in names:
         current = current / name
@@ -142,7 +158,9 @@ def list_directory(directory: Path, extension_filter: str) -> list[dict]:
         if entry.is_symlink():
             continue
         if entry.is_dir():
-            file_count = sum(1 for child in os.scandir(entry.path) if child.is_file())
+            file_count = sum(
+                1 for child in os.scandir(entry.path) if child.is_file(follow_symlinks=False)
+            )
             entries.append({"name": entry.name, "type": "directory", "fileCount": file_count})
             continue
         if extensions and not any(entry.name.lower().endswith("." + e) for e in extensions):
