@@ -73,7 +73,10 @@ class Settings(BaseSettings):
         for entry in self.users:
             username, sep, api_key = entry.partition(":")
             if not sep or not username or not api_key:
-                raise ValueError(f"--user expects USERNAME:APIKEY, got {username!r}")
+                # The value is not repeated: without its ':' it may be a bare API key.
+                raise ValueError(
+                    "--user expects USERNAME:APIKEY, with neither part empty"
+                )
             pairs.append((username, api_key))
         return pairs
 
