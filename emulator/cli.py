@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
 import signal
+import ssl
 import sys
 import textwrap
 import threading
+import time
+import urllib.error
+import urllib.request
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -41,6 +46,7 @@ transcoders that run ffmpeg. Point the official SoftLayer client at it.
 EPILOG = """\
 examples:
   transcode-emulator serve
+  transcode-emulator health --wait 60
   transcode-emulator serve --api-port 0 --ftp-port 0 --data-dir /tmp/transcode
   transcode-emulator serve --no-workers --database-url postgresql://u:p@db/transcode
   transcode-emulator worker --database-url postgresql://u:p@db/transcode
@@ -85,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     _state_options(serve)
     _job_options(serve, serve=True)
     _logging_options(serve)
+
+    health = commands.add_parser(
+        "health",
+        help="exit 0 if an emulator answers ready at /_emulator/health (for health checks)",
+        description="Ask a running emulator whether it is ready; exit 0 if so, 1 if not.\n"
+        "The address comes from --url or the same options and variables as `serve`.",
+        formatter_class=HelpFormatter,
+    )
+    health.add_argument("--url", help="the emulator's base URL (default: from --host/--api-port)")
+    health.add_argument("--host", help="address the emulator listens on (default 127.0.0.1)")
+    health.add_argument("--api-port", type=int, metavar="PORT", help="its API port (default 8080)")
+    health.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                        help="keep asking for this long before giving up (default: ask once)")
 
     worker = commands.add_parser(
         "worker",
@@ -167,7 +186,7 @@ def _logging_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(arguments: argparse.Namespace) -> Settings:
-    flags = ("command", "user", "no_workers", "no_ftp", "seed")
+    flags = ("command", "user", "no_workers", "no_ftp", "seed", "url", "wait")
     overrides = {
         key: value
         for key, value in vars(arguments).items()
@@ -181,7 +200,7 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
         overrides["workers"] = 0
     if getattr(arguments, "no_ftp", False):
         overrides["ftp"] = False
-    if arguments.command == "worker":
+    if arguments.command in ("worker", "health"):
         overrides.update(api=False, ftp=False)
     return Settings(**overrides)
 
@@ -228,8 +247,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"transcode-emulator: {error}", file=sys.stderr)
         return EXIT_USAGE
 
+    if arguments.command == "health":
+        return check_health(arguments.url or Emulator(settings).api_url, arguments.wait)
     configure_logging(settings.log_format, settings.log_level)
     return run(Emulator(settings), arguments.command)
+
+
+def check_health(base_url: str, wait: float) -> int:
+    """Exit code of the `health` command: 0 once the emulator reports ready."""
+    url = base_url.rstrip("/") + "/_emulator/health"
+    deadline = time.monotonic() + wait
+    while True:
+        status, problem = _ask_health(url)
+        if status == "ok":
+            print(f"{url}: ok")
+            return EXIT_OK
+        if time.monotonic() >= deadline:
+            print(f"{url}: {problem}", file=sys.stderr)
+            return EXIT_FAILURE
+        time.sleep(0.5)
+
+
+def _ask_health(url: str) -> tuple[str, str]:
+    # The check runs beside the server, which may use a self-signed certificate.
+    context = ssl._create_unverified_context() if url.startswith("https") else None
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:
+            report = json.load(response)
+    except urllib.error.HTTPError as error:
+        return "", f"not ready (HTTP {error.code})"
+    except (OSError, ValueError) as error:
+        return "", f"no answer ({getattr(error, 'reason', error)})"
+    return str(report.get("status")), f"status {report.get('status')!r}"
 
 
 def run(emulator: Emulator, command: str) -> int:

@@ -126,14 +126,14 @@ def test_a_forced_failure_ends_the_next_job_in_error_with_the_note(
     account_id = transcode_account["id"]
     upload(transcode_ftp, "clip.wmv", clip_bytes)
 
-    control.post("jobs/fail", json={"message": "Disk quota exceeded on the transcoder"})
+    control.post("jobs/fail", json={"message": "Disk quota exceeded on the transcoder."})
     failed = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                       {"Complete", "Error"})
     after = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                      {"Complete", "Error"})
 
     assert failed["transcodeStatusName"] == "Error"
-    assert failed["history"][-1]["publicNotes"] == "Disk quota exceeded on the transcoder"
+    assert failed["history"][-1]["publicNotes"] == "Disk quota exceeded on the transcoder."
     assert softlayer_client.call(JOB, "getTranscodeStatusName", id=failed["id"]) == "Error"
     # "the next job" only: the rule is used up and the following job completes.
     assert after["transcodeStatusName"] == "Complete"
@@ -146,7 +146,7 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
     account_id = transcode_account["id"]
     upload(transcode_ftp, "broken.wmv", clip_bytes)
     upload(transcode_ftp, "fine.wmv", clip_bytes)
-    rule = control.post("jobs/fail", json={"fileName": "broken.wmv", "message": "Bad input"}).json()
+    rule = control.post("jobs/fail", json={"fileName": "broken.wmv", "message": "Bad input."}).json()
 
     first = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
                      {"Complete", "Error"})
@@ -156,7 +156,7 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
                     {"Complete", "Error"})
 
     assert [first["transcodeStatusName"], second["transcodeStatusName"]] == ["Error", "Error"]
-    assert second["history"][-1]["publicNotes"] == "Bad input"
+    assert second["history"][-1]["publicNotes"] == "Bad input."
     assert fine["transcodeStatusName"] == "Complete"
 
     assert control.delete(f"jobs/rules/{rule['id']}").json() == {"removed": True}
@@ -165,7 +165,7 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
     assert again["transcodeStatusName"] == "Complete"
 
 
-def test_a_delay_keeps_jobs_processing_until_it_is_removed(
+def test_a_delay_keeps_jobs_processing_for_its_seconds(
     control, softlayer_client, transcode_account, transcode_ftp, clip_bytes
 ):
     account_id = transcode_account["id"]
@@ -185,11 +185,22 @@ def test_a_delay_keeps_jobs_processing_until_it_is_removed(
     )
     assert waited.total_seconds() >= 3
 
+
+def test_removing_a_delay_speeds_a_waiting_job_up(
+    control, softlayer_client, transcode_account, transcode_ftp, clip_bytes
+):
+    account_id = transcode_account["id"]
+    upload(transcode_ftp, "clip.wmv", clip_bytes)
+    control.post("jobs/delay", json={"seconds": 3600, "fileName": "*.wmv"})
+    job_id = create_job(softlayer_client, account_id, "/in/clip.wmv")
+    assert wait_for(softlayer_client, job_id, {"Processing"})["transcodeStatusName"] == "Processing"
+
     assert control.delete("jobs/rules", params={"kind": "delay"}).json() == {"removed": 1}
+
+    # Well within the hour the rule asked for.
+    done = wait_for(softlayer_client, job_id, {"Complete", "Error"}, timeout=120)
+    assert done["transcodeStatusName"] == "Complete"
     assert control.get("jobs/rules").json() == []
-    plain = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
-                     {"Complete", "Error"})
-    assert plain["transcodeStatusName"] == "Complete"
 
 
 def test_a_clock_advance_deletes_a_72_hour_old_file(

@@ -100,7 +100,7 @@ def test_the_job_page_shows_its_history(page, transcode_emulator, transcode_acco
         "username": transcode_emulator.username, "apiKey": transcode_emulator.api_key,
         "files": {"/in/tone.txt": {"text": "not media at all"}},
     }]})
-    transcode_emulator.fail_jobs(message="Forced for the dashboard")
+    transcode_emulator.fail_jobs(message="Forced for the dashboard.")
     client = transcode_emulator.softlayer_client()
     presets = client.call(ACCOUNT, "getPresets", id=transcode_account["id"])
     job = client.call(JOB, "createObject", {
@@ -117,7 +117,7 @@ def test_the_job_page_shows_its_history(page, transcode_emulator, transcode_acco
 
     notes = page.locator("table.history td.note").all_inner_texts()
     assert notes[0] == "Job created; waiting for a transcoder."
-    assert notes[-1] == "Forced for the dashboard"
+    assert notes[-1] == "Forced for the dashboard."
 
 
 def test_typing_in_the_preset_search_filters_the_catalog(page, transcode_emulator):

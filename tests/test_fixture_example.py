@@ -56,11 +56,11 @@ def test_an_uploaded_clip_is_transcoded(softlayer_client, transcode_account,
 
 def test_a_failed_transcode_reports_the_note(transcode_emulator, softlayer_client,
                                              transcode_account, transcode_ftp, clip):
-    transcode_emulator.fail_jobs(message="Source is corrupt")
+    transcode_emulator.fail_jobs(message="Source is corrupt.")
     with clip.open("rb") as upload:
         transcode_ftp.storbinary("STOR /in/clip.wmv", upload)
 
     job = transcode(softlayer_client, transcode_account["id"], "/in/clip.wmv")
 
     assert job["transcodeStatusName"] == "Error"
-    assert job["history"][-1]["publicNotes"] == "Source is corrupt"
+    assert job["history"][-1]["publicNotes"] == "Source is corrupt."
