@@ -210,15 +210,20 @@ def run_ffmpeg(
     cancelled: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run ffmpeg to the end; TranscodeError with ffmpeg's reason if it fails."""
-    process = subprocess.Popen(
-        arguments,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            arguments,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise TranscodeError(
+            f"ffmpeg could not be started ({arguments[0]}): {error.strerror or error}."
+        ) from error
     stderr_lines: list[str] = []
     reader = threading.Thread(
         target=lambda: stderr_lines.extend(process.stderr), daemon=True
