@@ -25,13 +25,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these benchmark groups (repeatable)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record py-spy profiles of the emulator into DIR")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work in DIR and keep the emulators' data and logs there")
     arguments = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     scale = SMOKE if arguments.smoke else FULL
     output = arguments.output or (None if arguments.smoke else DEFAULT_OUTPUT)
-    rows = run(scale, output, tuple(arguments.only or GROUPS), arguments.profile)
+    rows = run(scale, output, tuple(arguments.only or GROUPS), arguments.profile, arguments.keep)
     print(table(rows))
     if output is not None:
         print(f"\nwritten to {output}")

@@ -26,7 +26,7 @@ from bench.profiling import Profiler
 from bench.rows import Row
 from bench.scale import Scale
 from bench.softlayer_rest import JOB, TranscodeUser
-from bench.stats import median
+from bench.stats import median, paired_ratio
 
 REST_GOAL = 0.5
 XMLRPC_GOAL = 0.35
@@ -158,11 +158,18 @@ def measure_api(
         process.wait(timeout=30)
 
     measured = {name: summarize(runs) for name, runs in results.items()}
+    shares = {
+        name: paired_ratio(
+            [r.requests_per_second for r in results[name]],
+            [r.requests_per_second for r in results["baseline"]],
+        )
+        for name in ("rest", "xmlrpc")
+    }
     return [
         _protocol_row("REST `getObject` on a job", measured["rest"], measured["baseline"],
-                      REST_GOAL, scale),
+                      shares["rest"], REST_GOAL, scale),
         _protocol_row("XML-RPC `getObject`, same load", measured["xmlrpc"],
-                      measured["baseline"], XMLRPC_GOAL, scale),
+                      measured["baseline"], shares["xmlrpc"], XMLRPC_GOAL, scale),
         Row(
             what="memory: idle",
             ours=f"{idle_mb:.0f} MB RSS",
@@ -186,12 +193,14 @@ def measure_api(
     ]
 
 
-def _protocol_row(what: str, ours: Measured, baseline: Measured, goal: float, scale: Scale) -> Row:
-    share = ours.requests_per_second / baseline.requests_per_second
+def _protocol_row(
+    what: str, ours: Measured, baseline: Measured, share: float, goal: float, scale: Scale
+) -> Row:
     errors = ours.errors + baseline.errors
     note = (
         f"{scale.api_connections} connections, {ours.rounds} interleaved rounds of "
-        f"{scale.api_seconds:g} s; medians"
+        f"{scale.api_seconds:g} s (baseline, REST, XML-RPC); medians, and the median "
+        "of the per-round ratios of requests/s"
     )
     if errors:
         note += f"; {errors} failed requests"

@@ -48,14 +48,17 @@ def run(
     output: Path | None,
     groups: tuple[str, ...] = GROUPS,
     profile_dir: Path | None = None,
+    keep_dir: Path | None = None,
 ) -> list[Row]:
+    """Run the benchmark groups; `keep_dir` keeps the emulators' data and logs."""
     started = time.monotonic()
     machine = describe_machine()
     profiler = Profiler(profile_dir)
     rows: list[Row] = []
 
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        work_dir = Path(scratch)
+        work_dir = keep_dir or Path(scratch)
+        work_dir.mkdir(parents=True, exist_ok=True)
         if "startup" in groups:
             log.info("start-up")
             rows.append(measure_startup(scale, work_dir))
@@ -63,7 +66,7 @@ def run(
             rows += _shared_emulator_rows(scale, work_dir, groups, profiler)
         if "listing" in groups:
             log.info("getTranscodeJobs at %s jobs", scale.listing_jobs)
-            rows.append(measure_listing(scale, work_dir, profiler))
+            rows.append(measure_listing(scale))
 
     minutes = (time.monotonic() - started) / 60
     if output is not None:

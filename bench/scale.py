@@ -42,14 +42,14 @@ FULL = Scale(
     api_connections=32,
     pickup_jobs=30,
     clip_seconds=10,
-    overhead_repetitions=5,
+    overhead_repetitions=7,
     throughput_repetitions=3,
     throughput_jobs=12,
     listing_jobs=100_000,
     listing_small_jobs=100,
     listing_requests=60,
     ftp_megabytes=200,
-    ftp_repetitions=3,
+    ftp_repetitions=7,
 )
 
 SMOKE = Scale(

@@ -21,5 +21,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] * (1 - weight) + ordered[high] * weight
 
 
-def ratio(ours: float, baseline: float) -> float:
-    return ours / baseline if baseline else math.inf
+def paired_ratio(ours: Sequence[float], baseline: Sequence[float]) -> float:
+    """The median of round-by-round ratios.
+
+    Each round measures ours right after its baseline, so a ratio within a
+    round cancels the slow drifts of a shared machine's load.
+    """
+    return median([o / b for o, b in zip(ours, baseline, strict=True)])
+
+
+def paired_difference(ours: Sequence[float], baseline: Sequence[float]) -> float:
+    return median([o - b for o, b in zip(ours, baseline, strict=True)])

@@ -107,9 +107,12 @@ def test_ftp_transfers_are_timed_against_stock_pyftpdlib(smoke, prefix):
     assert positive(figures["ours_mb_s"]) and positive(figures["baseline_mb_s"])
 
 
-def test_job_listing_is_timed_at_both_table_sizes(smoke):
+def test_job_listing_is_timed_at_both_table_sizes_for_a_common_and_a_rare_status(smoke):
     figures = row(smoke, "`getTranscodeJobs`").figures
-    assert positive(figures["big_p50_ms"]) and positive(figures["small_p50_ms"])
+    assert set(figures) == {"Complete", "Error"}
+    for status in figures.values():
+        assert positive(status["big_median_ms"]) and positive(status["small_median_ms"])
+        assert status["ratio"] == pytest.approx(status["big_median_ms"] / status["small_median_ms"])
 
 
 def test_the_report_holds_the_table_and_the_machine(smoke):
