@@ -16,7 +16,8 @@ def start_emulator(tmp_path_factory) -> Iterator[Callable[..., Emulator]]:
     started: list[Emulator] = []
 
     def start(**overrides) -> Emulator:
-        emulator = start_in_process(tmp_path_factory.mktemp("hardening"), **overrides)
+        data_dir = overrides.pop("data_dir", None) or tmp_path_factory.mktemp("hardening")
+        emulator = start_in_process(data_dir, **overrides)
         started.append(emulator)
         return emulator
 
