@@ -252,7 +252,9 @@ class Emulator:
         self, message: str = "", preset: str = "", file_name: str = "", count: int | None = None
     ) -> dict:
         """Make the next job (or matching jobs, or `count` of them) end in Error."""
-        return self._add_rule("fail", message=message, preset=preset, fileName=file_name, count=count)
+        return self._add_rule(
+            "fail", message=message, preset=preset, fileName=file_name, count=count
+        )
 
     def delay_jobs(self, seconds: float, preset: str = "", file_name: str = "") -> dict:
         """Keep matching jobs Processing at least `seconds` longer."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import SoftLayer
 
+from emulator.cli import main
 from emulator.config import DEFAULT_API_KEY
 from tests.media import make_clip
 from tests.served import passive_range, serve
@@ -57,24 +58,27 @@ def create_job(client, input_file: str) -> int:
     })["id"]
 
 
-def test_help_groups_the_options_and_states_the_exit_codes():
-    result = run_cli("serve", "--help")
+def test_help_groups_the_options_and_states_the_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    shown = capsys.readouterr().out
 
-    assert result.returncode == 0
+    assert exited.value.code == 0
     for heading in ("where it listens:", "users and state:", "transcoding:", "logging:"):
-        assert heading in result.stdout
-    assert "--seed FILE" in result.stdout
-    assert "--log-format {text,json}" in result.stdout
-    assert "3 cannot start (port taken, data directory not writable" in result.stdout
-    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+        assert heading in shown
+    assert "--seed FILE" in shown
+    assert "--log-format {text,json}" in shown
+    assert "3 cannot start (port taken, data directory not writable" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 100
 
 
-def test_no_command_prints_usage_and_exits_2():
-    result = run_cli()
+def test_no_command_prints_usage_and_exits_2(capsys):
+    code = main([])
+    shown = capsys.readouterr().err
 
-    assert result.returncode == EXIT_USAGE
-    assert "usage: transcode-emulator" in result.stderr
-    assert "serve" in result.stderr and "worker" in result.stderr
+    assert code == EXIT_USAGE
+    assert "usage: transcode-emulator" in shown
+    assert "serve" in shown and "worker" in shown
 
 
 def test_the_banner_shows_endpoints_and_the_built_in_credentials(tmp_path):
@@ -163,7 +167,8 @@ def test_a_taken_api_port_is_named_and_exits_3(tmp_path):
         )
 
     assert result.returncode == EXIT_STARTUP
-    assert f"The API port {port} on 127.0.0.1 cannot be used: Address already in use" in result.stderr
+    message = f"The API port {port} on 127.0.0.1 cannot be used: Address already in use"
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -179,7 +184,8 @@ def test_a_taken_ftp_port_is_named_and_exits_3(tmp_path):
         )
 
     assert result.returncode == EXIT_STARTUP
-    assert f"The FTP port {port} on 127.0.0.1 cannot be used: Address already in use" in result.stderr
+    message = f"The FTP port {port} on 127.0.0.1 cannot be used: Address already in use"
+    assert message in result.stderr
 
 
 def test_a_data_directory_that_cannot_be_written_is_named_and_exits_3(tmp_path):
@@ -222,18 +228,24 @@ def test_a_seed_file_that_cannot_be_applied_stops_the_start(tmp_path):
     )
 
     assert result.returncode == EXIT_STARTUP
-    assert f"The seed file {seed_file} cannot be applied: each user needs a 'username'" in result.stderr
+    message = f"The seed file {seed_file} cannot be applied: each user needs a 'username'"
+    assert message in result.stderr
 
 
-def test_bad_option_values_are_usage_errors_naming_the_option(tmp_path):
-    passive = run_cli("serve", "--data-dir", str(tmp_path), "--ftp-passive-ports", "many")
-    user = run_cli("serve", "--data-dir", str(tmp_path), "--user", "alice")
-    port = run_cli("serve", "--data-dir", str(tmp_path), "--api-port", "70000")
+def test_bad_option_values_are_usage_errors_naming_the_option(tmp_path, capsys):
+    data = ["serve", "--data-dir", str(tmp_path)]
+    codes = {
+        "passive": main([*data, "--ftp-passive-ports", "many"]),
+        "user": main([*data, "--user", "alice"]),
+        "port": main([*data, "--api-port", "70000"]),
+    }
+    shown = capsys.readouterr().err
 
-    assert passive.returncode == user.returncode == port.returncode == EXIT_USAGE
-    assert "--ftp-passive-ports expects LOW-HIGH, got 'many'" in passive.stderr
-    assert "--user expects USERNAME:APIKEY" in user.stderr
-    assert "--api-port must be between 0 and 65535, got 70000" in port.stderr
+    assert codes == {"passive": EXIT_USAGE, "user": EXIT_USAGE, "port": EXIT_USAGE}
+    assert "--ftp-passive-ports expects LOW-HIGH, got 'many'" in shown
+    assert "--user expects USERNAME:APIKEY" in shown
+    assert "--api-port must be between 0 and 65535, got 70000" in shown
+    assert not (tmp_path / "emulator.db").exists()
 
 
 def test_worker_processes_transcode_for_a_serve_without_workers(tmp_path):

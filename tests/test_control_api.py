@@ -11,7 +11,6 @@ from datetime import datetime
 
 import httpx
 import pytest
-import SoftLayer
 
 from emulator.server import Emulator
 from tests.media import make_clip
@@ -65,6 +64,11 @@ def wait_for(client, job_id: int, statuses: set[str], timeout: float = 120) -> d
         time.sleep(0.1)
 
 
+def finished(client, job_id: int) -> str:
+    """The status a job ends in."""
+    return wait_for(client, job_id, {"Complete", "Error"})["transcodeStatusName"]
+
+
 def listing(client, account_id: int, folder: str) -> list[str]:
     entries = client.call(ACCOUNT, "getDirectoryInformation", folder, "", id=account_id)
     return sorted(entry["name"] for entry in entries)
@@ -94,7 +98,7 @@ def test_a_held_job_stays_pending_until_released(
     free = create_job(softlayer_client, account_id, "/in/free.wmv")
 
     # The workers run (the other job completes) while the held one waits.
-    assert wait_for(softlayer_client, free, {"Complete", "Error"})["transcodeStatusName"] == "Complete"
+    assert finished(softlayer_client, free) == "Complete"
     time.sleep(1)
     waiting = job_state(softlayer_client, held)
     assert waiting["transcodeStatusName"] == "Pending"
@@ -102,7 +106,7 @@ def test_a_held_job_stays_pending_until_released(
     assert rule["kind"] == "hold" and rule["fileName"] == "held*"
 
     assert control.post("jobs/release").json() == {"removed": 1}
-    assert wait_for(softlayer_client, held, {"Complete", "Error"})["transcodeStatusName"] == "Complete"
+    assert finished(softlayer_client, held) == "Complete"
 
 
 def test_holding_a_preset_keeps_only_its_jobs_pending(
@@ -115,7 +119,7 @@ def test_holding_a_preset_keeps_only_its_jobs_pending(
     flv = create_job(softlayer_client, account_id, "/in/clip.wmv", FLV)
     mp4 = create_job(softlayer_client, account_id, "/in/clip.wmv", MP4)
 
-    assert wait_for(softlayer_client, mp4, {"Complete", "Error"})["transcodeStatusName"] == "Complete"
+    assert finished(softlayer_client, mp4) == "Complete"
     assert job_state(softlayer_client, flv)["transcodeStatusName"] == "Pending"
     assert control.get("jobs/rules").json()[0]["preset"] == FLV
 
@@ -146,7 +150,9 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
     account_id = transcode_account["id"]
     upload(transcode_ftp, "broken.wmv", clip_bytes)
     upload(transcode_ftp, "fine.wmv", clip_bytes)
-    rule = control.post("jobs/fail", json={"fileName": "broken.wmv", "message": "Bad input."}).json()
+    rule = control.post(
+        "jobs/fail", json={"fileName": "broken.wmv", "message": "Bad input."}
+    ).json()
 
     first = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
                      {"Complete", "Error"})
@@ -179,8 +185,8 @@ def test_a_delay_keeps_jobs_processing_for_its_seconds(
     assert seen["transcodeStatusName"] == "Processing"
     assert done["transcodeStatusName"] == "Complete"
     started = next(h for h in done["history"] if h["transcodeStatusName"] == "Processing")
-    finished = done["history"][-1]
-    waited = datetime.fromisoformat(finished["createDate"]) - datetime.fromisoformat(
+    completed = done["history"][-1]
+    waited = datetime.fromisoformat(completed["createDate"]) - datetime.fromisoformat(
         started["createDate"]
     )
     assert waited.total_seconds() >= 3
@@ -217,7 +223,9 @@ def test_a_clock_advance_deletes_a_72_hour_old_file(
     assert listing(softlayer_client, account_id, "/in") == ["clip.wmv"]
 
     late = control.post("clock/advance", json={"seconds": 1 * HOURS}).json()
-    assert sorted(late["deletedFiles"]) == [f"{account_id}:/in/clip.wmv", f"{account_id}:/out/clip.mp4"]
+    assert sorted(late["deletedFiles"]) == [
+        f"{account_id}:/in/clip.wmv", f"{account_id}:/out/clip.mp4",
+    ]
     assert listing(softlayer_client, account_id, "/in") == []
     assert listing(softlayer_client, account_id, "/out") == []
     assert job_state(softlayer_client, job["id"])["transcodeStatusName"] == "Deleted"
@@ -269,7 +277,8 @@ def test_seed_from_json_creates_users_accounts_and_files(transcode_emulator, con
     bob = transcode_emulator.softlayer_client("xmlrpc", credentials=("bob", "bob-key"))
     carol = transcode_emulator.softlayer_client(credentials=("carol", "carol-key"))
     shared = alice.call("SoftLayer_Account", "getTranscodeAccounts")
-    assert [a["id"] for a in bob.call("SoftLayer_Account", "getTranscodeAccounts")] == [shared[0]["id"]]
+    bobs = bob.call("SoftLayer_Account", "getTranscodeAccounts")
+    assert [a["id"] for a in bobs] == [shared[0]["id"]]
     assert alice.call("SoftLayer_Account", "getObject")["companyName"] == "Example Media"
     assert len(carol.call("SoftLayer_Account", "getTranscodeAccounts")) == 1
     assert listing(alice, shared[0]["id"], "/in") == ["notes.txt", "seeded.wmv"]

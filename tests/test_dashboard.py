@@ -124,9 +124,12 @@ def test_signing_in_with_the_admin_token_opens_the_dashboard(guarded):
         signed_in = browser.post("login", data={"token": "dash-token-1"}, follow_redirects=True)
         cookie = browser.cookies.get("transcode_emulator_session")
         part = browser.get("parts/jobs")
+        signed_out = browser.post("logout", follow_redirects=True)
 
     assert closed.status_code == 401 and "Admin token required" in closed.text
     assert wrong.status_code == 401 and "That token is not right." in wrong.text
     assert signed_in.status_code == 200 and "<h2>Jobs</h2>" in signed_in.text
     assert part.status_code == 200
     assert cookie and "dash-token-1" not in cookie
+    assert "Sign out" in signed_in.text
+    assert signed_out.status_code == 401 and "Admin token required" in signed_out.text

@@ -133,7 +133,8 @@ def test_a_job_still_running_at_reset_cannot_finish_into_the_next_state(
     put_clip(transcode_emulator, clip)
     transcode_emulator.delay_jobs(30)
     old = start_job(softlayer_client, "/out/old")
-    assert wait_for(softlayer_client, old, {"Processing"}, 60)["transcodeStatusName"] == "Processing"
+    running = wait_for(softlayer_client, old, {"Processing"}, 60)
+    assert running["transcodeStatusName"] == "Processing"
 
     transcode_emulator.reset()
     put_clip(transcode_emulator, clip)

@@ -166,7 +166,9 @@ def _seed_file(
     source: FileSource,
 ) -> None:
     try:
-        path = backend.storage.resolve(transcode_account_id, virtual, (IN_DIR, OUT_DIR), "seed file")
+        path = backend.storage.resolve(
+            transcode_account_id, virtual, (IN_DIR, OUT_DIR), "seed file"
+        )
     except InvalidPath as error:
         raise ControlError(error.message) from None
     if path.virtual.count("/") != 2:

@@ -186,7 +186,9 @@ def files(backend: Backend) -> list[FileRow]:
             if entry.delete_at is not None and entry.delete_at < expires:
                 expires, reason = entry.delete_at, "autoDeleteDuration"
             rows.append(FileRow(
-                ftp_username=logins.get(entry.transcode_account_id, str(entry.transcode_account_id)),
+                ftp_username=logins.get(
+                    entry.transcode_account_id, str(entry.transcode_account_id)
+                ),
                 path=entry.path,
                 size=describe_size(entry.size),
                 age=describe_duration(now - entry.created_at),

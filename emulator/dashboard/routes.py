@@ -60,7 +60,8 @@ def dashboard_router(backend: Backend) -> APIRouter:
     def page(name: str, status: int = 200, **context) -> HTMLResponse:
         html = templates.get_template(name).render(
             prefix=PREFIX, clock=queries.clock_now(backend),
-            clock_offset=backend.clock.offset(), **context,
+            clock_offset=backend.clock.offset(),
+            signed_in=bool(settings.admin_token) and name != "login.html", **context,
         )
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -135,6 +136,8 @@ def dashboard_router(backend: Backend) -> APIRouter:
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
+        if not is_same_origin(request):
+            return Response("refused", status_code=403, headers=SECURITY_HEADERS)
         response = RedirectResponse(PREFIX + "/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
