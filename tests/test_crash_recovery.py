@@ -116,7 +116,9 @@ def test_kill_during_a_job_and_an_upload_reruns_the_job_and_loses_nothing(tmp_pa
         wait_until_waiting_in_staging(client, running)
         resume = start_stalled_upload(client, transcode_id, "partial.wmv")
         wait_until(
-            lambda: any(p.stat().st_size >= UPLOADED_BEFORE_KILL for p in staged(data_dir, ".upload"))
+            lambda: any(
+                part.stat().st_size >= UPLOADED_BEFORE_KILL for part in staged(data_dir, ".upload")
+            )
         )
         unplaced_output = staged(data_dir, ".f4v")
     finally:
