@@ -7,6 +7,7 @@ limits all happen in this one place.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import inspect
 import logging
@@ -222,14 +223,19 @@ def _checked_limit(limit: Any, offset: Any) -> tuple[int, int]:
     return limit, offset
 
 
+@functools.cache
+def _declared_parameters(method: Callable) -> tuple[dict, list[inspect.Parameter]]:
+    """A method's type hints and parameters after `self`, read once instead of per call."""
+    return typing.get_type_hints(method), list(inspect.signature(method).parameters.values())[1:]
+
+
 def _checked_arguments(method: Callable, parameters: Any, method_name: str) -> list:
     if parameters is None:
         parameters = []
     if not isinstance(parameters, list):
         raise invalid_parameters("Parameters must be a list.")
 
-    hints = typing.get_type_hints(method)
-    declared = list(inspect.signature(method).parameters.values())[1:]
+    hints, declared = _declared_parameters(method)
     required = [p for p in declared if p.default is inspect.Parameter.empty]
     if not len(required) <= len(parameters) <= len(declared):
         expected = (

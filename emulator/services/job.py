@@ -68,8 +68,15 @@ class TranscodeJobService(Service):
     def own(self) -> TranscodeJob:
         """The job named by the init id, if it belongs to the caller's account."""
         job_id = self.required_id()
-        job = self.session.get(TranscodeJob, job_id)
-        if job is None or job.transcode_account.account_id != self.user.account_id:
+        # One query checks existence and ownership, instead of loading the job
+        # and then lazily its transcode account.
+        job = self.session.exec(
+            select(TranscodeJob)
+            .join(TranscodeAccount)
+            .where(TranscodeJob.id == job_id)
+            .where(TranscodeAccount.account_id == self.user.account_id)
+        ).first()
+        if job is None:
             raise object_not_found(job_id)
         return job
 
