@@ -316,7 +316,9 @@ def _measure(emulator: EmulatorProcess, clip: Path, blob: Path, seconds: float,
     return report
 
 
-def _files_lost(api: SoftLayerRest, transcode_id: int, uploads: list[str], outputs: int) -> list[str]:
+def _files_lost(
+    api: SoftLayerRest, transcode_id: int, uploads: list[str], outputs: int
+) -> list[str]:
     listed_in = {e["name"] for e in api.call(TRANSCODE_ACCOUNT, "getDirectoryInformation",
                                              "/in", "", id=transcode_id)}
     listed_out = {e["name"] for e in api.call(TRANSCODE_ACCOUNT, "getDirectoryInformation",

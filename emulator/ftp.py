@@ -153,7 +153,9 @@ class UploadQuota:
 
     def charge(self, upload: "QuotaFile", size: int) -> None:
         """Refuse growing `upload` to `size` bytes if that exceeds the quota."""
-        if size > upload.size and self.used(upload.account_id, upload.target, upload) + size > self.limit:
+        if size <= upload.size:
+            return
+        if self.used(upload.account_id, upload.target, upload) + size > self.limit:
             raise UploadQuotaExceeded(self.limit)
 
     def track(self, upload: "QuotaFile") -> None:

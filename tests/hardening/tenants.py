@@ -66,7 +66,8 @@ def open_tenant(emulator: Emulator, username: str, api_key: str) -> Tenant:
     tenant.rest.call(ACCOUNT, "createTranscodeAccount")
     user = tenant.rest.call("SoftLayer_Account", "getCurrentUser")
     tenant.user_id, tenant.account_id = user["id"], user["accountId"]
-    tenant.transcode_account_id = tenant.rest.call("SoftLayer_Account", "getTranscodeAccounts")[0]["id"]
+    accounts = tenant.rest.call("SoftLayer_Account", "getTranscodeAccounts")
+    tenant.transcode_account_id = accounts[0]["id"]
     ftp = tenant.rest.call(ACCOUNT, "getFtpAttributes", id=tenant.transcode_account_id)
     tenant.ftp_username, tenant.ftp_password = ftp["username"], ftp["password"]
     return tenant

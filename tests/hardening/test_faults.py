@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import SoftLayer
 
 from tests.hardening.tenants import ACCOUNT, JOB, job_template, open_tenant, softlayer_client
 from tests.media import make_clip
@@ -30,7 +31,9 @@ JOB_WAIT = 120
 FINISHED = {"Complete", "Error"}
 
 
-def wait_for_job(client, job_id: int, statuses: set[str] = FINISHED, timeout: float = JOB_WAIT) -> dict:
+def wait_for_job(
+    client, job_id: int, statuses: set[str] = FINISHED, timeout: float = JOB_WAIT
+) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         job = client.call(JOB, "getObject", id=job_id,
@@ -184,7 +187,8 @@ def test_requests_wait_while_another_process_locks_the_database(start_emulator, 
 
     def create_job() -> None:
         client = softlayer_client(emulator, "alice", "KEY1-alice-0123456789")
-        outcomes["job"] = client.call(JOB, "createObject", job_template("/in/clip.wmv", "/out/clip"))
+        template = job_template("/in/clip.wmv", "/out/clip")
+        outcomes["job"] = client.call(JOB, "createObject", template)
         outcomes["job_done_at"] = time.time()
 
     def upload() -> None:
@@ -256,8 +260,6 @@ def test_after_sigterm_during_a_transcode_a_restart_finishes_the_work(tmp_path, 
 
 
 def softlayer_client_for(served):
-    import SoftLayer
-
     return SoftLayer.create_client_from_env(
         username="alice", api_key="KEY1-alice-0123456789", endpoint_url=served.rest_url,
         timeout=60,

@@ -28,7 +28,9 @@ def world(start_emulator):
     bob = open_tenant(emulator, "bob", "KEY2-bob-0123456789xx")
 
     (alice.home / "in" / "alice-clip.wmv").write_bytes(b"alice's upload " * 50)
-    alice_job = alice.rest.call(JOB, "createObject", job_template("/in/alice-clip.wmv", "/out/alice"))
+    alice_job = alice.rest.call(
+        JOB, "createObject", job_template("/in/alice-clip.wmv", "/out/alice")
+    )
     alice.jobs.append(alice_job)
 
     with bob.ftp() as ftp:
@@ -153,8 +155,8 @@ def test_filters_never_widen_a_list_to_another_account(world, transport):
                             filter=object_filter)
         assert found == [], object_filter
 
-    accounts = client.call("SoftLayer_Account", "getTranscodeAccounts",
-                           filter={"transcodeAccounts": {"id": {"operation": bob.transcode_account_id}}})
+    bob_account = {"transcodeAccounts": {"id": {"operation": bob.transcode_account_id}}}
+    accounts = client.call("SoftLayer_Account", "getTranscodeAccounts", filter=bob_account)
     assert accounts == []
     users = client.call("SoftLayer_Account", "getUsers",
                         filter={"users": {"username": {"operation": "bob"}}})

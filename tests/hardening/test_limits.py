@@ -45,7 +45,9 @@ def test_a_body_over_max_body_bytes_is_refused_with_413(small_body_emulator):
         auth=("alice", "KEY1-alice-0123456789"), timeout=60,
     )
     xmlrpc_body = xmlrpc.client.dumps(({"headers": {}}, template), "createObject").encode()
-    xmlrpc_answer = httpx.post(small_body_emulator.xmlrpc_url + JOB, content=xmlrpc_body, timeout=60)
+    xmlrpc_answer = httpx.post(
+        small_body_emulator.xmlrpc_url + JOB, content=xmlrpc_body, timeout=60
+    )
 
     message = f"The request body is larger than {limit} bytes."
     for response in (declared, streamed):

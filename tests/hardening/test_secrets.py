@@ -10,7 +10,6 @@ import xmlrpc.client
 import httpx
 import pytest
 
-from emulator.config import DEFAULT_API_KEY
 from tests.hardening.tenants import ACCOUNT, open_tenant
 from tests.served import serve
 
@@ -130,9 +129,3 @@ def test_keys_and_passwords_never_reach_the_log_or_error_messages(tmp_path):
         assert secret not in log, f"a secret is in the log: {secret[:6]}..."
         for answer in answers:
             assert secret not in answer
-
-
-def test_only_the_built_in_default_key_is_ever_printed(tmp_path):
-    served = serve(tmp_path / "data", "--no-workers", "--no-ftp")
-    served.stop()
-    assert DEFAULT_API_KEY in served.log_text()
