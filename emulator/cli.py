@@ -9,7 +9,6 @@ the seed file cannot be used).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import signal
@@ -146,8 +145,8 @@ def _state_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", metavar="FILE",
                        help="users, accounts and files to create at start (YAML or JSON)")
     group.add_argument("--admin-token", metavar="TOKEN",
-                       help="token the control API and dashboard require "
-                       "(default: none, open on loopback)")
+                       help="token the control API and dashboard require (default: "
+                       "none on loopback, a generated one printed below otherwise)")
     _data_options(group)
     group.add_argument("--smtp-host", metavar="HOST",
                        help="also deliver job notifications to this SMTP server")
@@ -338,25 +337,20 @@ def print_banner(emulator: Emulator, command: str) -> None:
             lines.append(f"  Users:            {names} (API keys as given)")
         if settings.seed_file:
             lines.append(f"  Seeded from:      {settings.seed_file}")
-        lines.append(f"  Control API:      {_control_mode(settings)}")
+        lines.append(f"  Control API:      {_control_mode(emulator)}")
     print("\n".join(lines), flush=True)
 
 
-def _control_mode(settings: Settings) -> str:
-    if settings.admin_token:
+def _control_mode(emulator: Emulator) -> str:
+    if emulator.admin_token_generated:
+        # Generated here, not given by the user, so it may be shown.
+        return (
+            f"/_emulator/ requires the admin token {emulator.admin_token} (generated "
+            "because the host is not loopback; choose one with --admin-token)"
+        )
+    if emulator.admin_token:
         return "/_emulator/ requires the admin token (as given)"
-    if not _is_loopback(settings.host):
-        return "OPEN on a non-loopback address: pass --admin-token to protect it"
     return "/_emulator/ open (loopback only)"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _version() -> str:

@@ -13,6 +13,7 @@ The `serve` command, the Docker image and the pytest fixtures all wrap it.
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -29,6 +30,7 @@ from emulator.backend import Backend
 from emulator.clock import Clock
 from emulator.config import Settings
 from emulator.control import state
+from emulator.control.access import is_loopback_host
 from emulator.control.seed import seed as apply_seed
 from emulator.control.state import ControlError
 from emulator.db import create_schema, load_clock_offset, make_engine
@@ -77,6 +79,7 @@ class Emulator:
         self._uvicorn: uvicorn.Server | None = None
         self._api_thread: threading.Thread | None = None
         self._reset_lock = threading.Lock()
+        self.admin_token_generated = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -98,6 +101,7 @@ class Emulator:
 
     def _start_parts(self) -> None:
         settings = self.settings
+        self._guard_control_plane()
         self.backend = self._build_backend()
         state.ensure_configured_users(self.backend)
         if settings.seed_file:
@@ -115,6 +119,19 @@ class Emulator:
             self.smtp.start()
         if settings.api:
             self._start_api()
+
+    def _guard_control_plane(self) -> None:
+        """Beyond loopback, the control API and dashboard never run without a token."""
+        settings = self.settings
+        if not settings.api or settings.admin_token or is_loopback_host(settings.host):
+            return
+        self.settings.admin_token = secrets.token_urlsafe(24)
+        self.admin_token_generated = True
+        log.warning(
+            "host=%s is not loopback and no admin token was given: generated one; "
+            "the control API and dashboard require it (Emulator.admin_token, the banner)",
+            self.settings.host,
+        )
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop every part; running jobs get `grace` seconds, then go back to Pending."""
@@ -186,6 +203,11 @@ class Emulator:
     @property
     def ftp_port(self) -> int:
         return self.settings.ftp_port
+
+    @property
+    def admin_token(self) -> str:
+        """The token the control API and dashboard require; empty when they are open."""
+        return self.settings.admin_token
 
     @property
     def credentials(self) -> Credentials:

@@ -1,6 +1,7 @@
 """Who may use the control plane and the dashboard.
 
-With an admin token configured, a request must carry it: in the
+An emulator listening beyond loopback always has an admin token: given, or
+generated at start (see `Emulator.start`). With one, a request must carry it: in the
 `X-Emulator-Admin-Token` header, as `Authorization: Bearer TOKEN`, or as the
 dashboard's session cookie, which holds a digest of the token (never the
 token itself) and is set by the dashboard's sign-in form.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -31,6 +33,16 @@ class AdminTokenRequired(Exception):
 
 class CrossOriginRefused(Exception):
     """A state-changing request came from a page of another origin."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def session_value(token: str) -> str:
