@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 
 from emulator.backend import Backend
 from emulator.jobs import record_file
-from emulator.models import TranscodeAccount
+from emulator.models import StoredFile, TranscodeAccount
 from emulator.storage import IN_DIR, _CONTROL, InvalidPath, checked_names
 
 log = logging.getLogger("emulator.ftp")
@@ -266,6 +266,19 @@ def _through_symlink(root: str, path: str) -> bool:
 class TranscodeDTPHandler(DTPHandler):
     """The data channel; a full quota or disk aborts an upload with its own reply."""
 
+    def close(self) -> None:
+        # pyftpdlib replies "226" before it calls on_file_received; publish a
+        # finished upload first, so a client that reads the reply finds the
+        # file in /in (the later call finds nothing left to publish).
+        finished_upload = (
+            not self._closed and self.receive and self.transfer_finished
+            and self.file_obj is not None
+        )
+        if finished_upload:
+            self.file_obj.close()
+            self.cmd_channel.on_file_received(self.file_obj.name)
+        super().close()
+
     def handle_error(self) -> None:
         error = sys.exc_info()[1]
         cause = error.__cause__ if isinstance(error, OSError) else None
@@ -351,6 +364,34 @@ class TranscodeFTPHandler(FTPHandler):
         if self.counted_login:
             self.authorizer.release(self.counted_login)
             self.counted_login = None
+
+    def ftp_RNTO(self, path: str):
+        renamed = super().ftp_RNTO(path)
+        if renamed:
+            self._keep_retention_clock(*renamed)
+        return renamed
+
+    def _keep_retention_clock(self, source: str, target: str) -> None:
+        """A renamed file keeps its creation time: renaming never extends retention."""
+        old = "/" + IN_DIR + "/" + os.path.basename(source)
+        new = "/" + IN_DIR + "/" + os.path.basename(target)
+        account_id = self.transcode_account_id
+        with Session(self.backend.engine, expire_on_commit=False) as session:
+            records = session.exec(
+                select(StoredFile)
+                .where(StoredFile.transcode_account_id == account_id)
+                .where(StoredFile.path.in_((old, new)))
+            ).all()
+            for record in records:
+                if record.path == new:
+                    session.delete(record)  # the file the rename replaced
+            session.flush()
+            for record in records:
+                if record.path == old:
+                    record.path = new
+                    session.add(record)
+            session.commit()
+        log.info("ftp rename account=%s file=%s to=%s", account_id, old, new)
 
     def on_file_received(self, file: str) -> None:
         final = self.staged_uploads.pop(file, None)

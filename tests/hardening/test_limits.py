@@ -231,3 +231,25 @@ def test_a_login_holds_at_most_ftp_max_sessions_per_login(start_emulator):
     assert third.nlst("/") == ["in", "out"]
     for ftp in (second, third):
         ftp.quit()
+
+
+# -- retention -----------------------------------------------------------------------
+
+
+def test_renaming_an_upload_keeps_its_retention_clock(start_emulator):
+    emulator = start_emulator(users=[USER])
+    tenant = open_tenant(emulator, "alice", "KEY1-alice-0123456789")
+    with tenant.ftp() as ftp:
+        ftp.storbinary("STOR /in/old.wmv", io.BytesIO(b"o" * 1000))
+        ftp.storbinary("STOR /in/replaced.wmv", io.BytesIO(b"r" * 1000))
+    emulator.advance_clock(71 * 3600)
+
+    with tenant.ftp() as ftp:
+        ftp.storbinary("STOR /in/fresh.wmv", io.BytesIO(b"f" * 1000))
+        ftp.rename("/in/old.wmv", "/in/renamed.wmv")
+        ftp.rename("/in/fresh.wmv", "/in/replaced.wmv")
+    deleted = emulator.advance_clock(2 * 3600)["deletedFiles"]
+
+    assert deleted == [f"{tenant.transcode_account_id}:/in/renamed.wmv"]
+    assert sorted(os.listdir(tenant.home / "in")) == ["replaced.wmv"]
+    assert (tenant.home / "in" / "replaced.wmv").read_bytes() == b"f" * 1000
