@@ -4,6 +4,7 @@ the package, one emulator per session, a clean state for every test."""
 from __future__ import annotations
 
 import base64
+import io
 import re
 import subprocess
 import sys
@@ -149,3 +150,20 @@ def test_a_job_still_running_at_reset_cannot_finish_into_the_next_state(
                                     id=softlayer_client.call("SoftLayer_Account",
                                                              "getTranscodeAccounts")[0]["id"])
     assert [entry["name"] for entry in listing] == ["new.mp4"]
+
+
+def test_an_upload_is_in_in_as_soon_as_stor_returns(
+    transcode_emulator, softlayer_client, transcode_account, transcode_ftp
+):
+    in_dir = transcode_emulator.backend.storage.home(transcode_account["id"]) / "in"
+
+    missing = []
+    for number in range(50):
+        transcode_ftp.storbinary(f"STOR /in/part{number}.txt", io.BytesIO(b"part"))
+        if not (in_dir / f"part{number}.txt").is_file():
+            missing.append(number)
+
+    assert missing == []
+    listing = softlayer_client.call(ACCOUNT, "getDirectoryInformation", "/in", "",
+                                    id=transcode_account["id"])
+    assert len(listing) == 50
