@@ -14,27 +14,15 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import ffmpeg
 
+from emulator import codecs
 from emulator.presets import AudioSettings, Preset, VideoSettings
 
-# Declared codec names (what a probe reports) to the encoder ffmpeg uses.
-ENCODERS = {
-    "h264": "libx264",
-    "hevc": "libx265",
-    "vp8": "libvpx",
-    "vp9": "libvpx-vp9",
-    "theora": "libtheora",
-    "mp3": "libmp3lame",
-    "vorbis": "libvorbis",
-    "opus": "libopus",
-    "amr_nb": "libopencore_amrnb",
-    "flv1": "flv",
-    "mpeg4": "mpeg4",
-}
 THUMBNAIL_POSITION = 0.25  # grab the frame a quarter into the clip
 
 
@@ -76,10 +64,13 @@ def find_ffmpeg(configured: str = "") -> str:
 
 
 def check_inputs(plan: TranscodePlan) -> None:
+    """TranscodeError when the input lacks what the preset needs."""
     preset = plan.preset
     if preset.video and not plan.has_video:
+        made = {"image": "a still image", "animation": "an animation"}.get(preset.kind, "video")
         raise TranscodeError(
-            f"The input has no video stream; preset '{preset.name}' produces video."
+            f"The input has no video stream; preset '{preset.name}' makes {made} "
+            "from the input's pictures. Choose an audio preset for this file."
         )
     if preset.audio and not preset.video and not plan.has_audio:
         raise TranscodeError(
@@ -88,18 +79,19 @@ def check_inputs(plan: TranscodePlan) -> None:
 
 
 def build_arguments(plan: TranscodePlan, ffmpeg_path: str) -> list[str]:
+    """The ffmpeg command that makes what `plan.preset` declares."""
     check_inputs(plan)
     preset = plan.preset
+    container = codecs.container(preset.container)
     seek = _thumbnail_seek(plan)
     source = ffmpeg.input(str(plan.source), **({"ss": seek} if seek else {}))
     streams = []
     output_options: dict = {"f": preset.container, "map_metadata": -1}
+    output_options.update(container.output_options)
 
     if preset.video:
         streams.append(_video_stream(source, plan))
-        output_options.update(_video_options(preset.video, preset.kind))
-        if preset.kind == "image":
-            output_options["frames:v"] = 1
+        output_options.update(_video_options(preset))
     else:
         output_options["vn"] = None
 
@@ -136,32 +128,70 @@ def _thumbnail_seek(plan: TranscodePlan) -> float:
 
 
 def _video_stream(source, plan: TranscodePlan):
-    video = plan.preset.video
+    preset = plan.preset
+    video = preset.video
     assert video is not None
-    stream = source.video
-    width, height = video.width, video.height
 
-    if video.aspect == "crop":
-        stream = stream.filter("scale", width, height, force_original_aspect_ratio="increase")
-        stream = stream.filter("crop", width, height)
-    elif video.aspect == "stretch":
-        stream = stream.filter("scale", width, height)
-    else:
-        stream = stream.filter("scale", width, height, force_original_aspect_ratio="decrease")
-        stream = stream.filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
-    stream = stream.filter("setsar", 1)
-    if plan.preset.kind != "image":
-        stream = stream.filter("fps", fps=video.fps)
+    # Square the source's pixels first, so its shape is its display shape.
+    stream = source.video.filter("scale", "trunc(iw*sar/2)*2", "ih").filter("setsar", 1)
+    canvas = display_canvas(video)
+    stream = _fit(stream, video.aspect, *canvas)
+    if canvas != (video.width, video.height):
+        stream = stream.filter("scale", video.width, video.height)
+    stream = stream.filter("setsar", str(sample_aspect(video)))
+    if preset.kind != "image":
+        stream = stream.filter("fps", fps=str(codecs.frame_rate_fraction(video.fps)))
 
     if plan.watermark is not None:
         stream = _overlay(stream, plan.watermark)
-    if plan.preset.kind == "animation":
+    if preset.kind == "animation":
         split = stream.split()
         palette = split[0].filter("palettegen")
-        stream = ffmpeg.filter([split[1], palette], "paletteuse")
-    elif video.pixel_format:
-        stream = stream.filter("format", video.pixel_format)
+        return ffmpeg.filter([split[1], palette], "paletteuse")
+    pixel_format = output_pixel_format(video)
+    if pixel_format:
+        stream = stream.filter("format", pixel_format)
     return stream
+
+
+def _fit(stream, aspect: str, width: int, height: int):
+    """The picture brought to width x height by the preset's aspect rule."""
+    if aspect == "stretch":
+        return stream.filter("scale", width, height)
+    if aspect == "crop":
+        stream = stream.filter("scale", width, height, force_original_aspect_ratio="increase",
+                               force_divisible_by=2)
+        return stream.filter("crop", width, height)
+    stream = stream.filter("scale", width, height, force_original_aspect_ratio="decrease",
+                           force_divisible_by=2)
+    return stream.filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2")
+
+
+def display_canvas(video: VideoSettings) -> tuple[int, int]:
+    """The square-pixel size of the picture as shown: 854x480 for a 16:9 DVD frame."""
+    pixel = sample_aspect(video)
+    if pixel == 1:
+        return video.width, video.height
+    return round(video.width * pixel / 2) * 2, video.height
+
+
+def sample_aspect(video: VideoSettings) -> Fraction:
+    """The pixel shape that shows the frame at its display aspect (1: square)."""
+    return codecs.pixel_aspect(video.codec, video.width, video.height, video.display_aspect)
+
+
+def output_pixel_format(video: VideoSettings) -> str:
+    """The pixel format the stream is encoded in: the preset's, its profile's or codec's."""
+    codec = codecs.video_codec(video.codec)
+    profile = codec.profiles.get(video.profile)
+    if video.pixel_format:
+        return video.pixel_format
+    if profile is not None and profile.pixel_format:
+        return profile.pixel_format
+    found = codecs.fixed_format(codec, video.width, video.height, video.fps, video.bitrate, "")
+    if found is not None:
+        return found.pixel_format
+    return codec.pixel_format
 
 
 def _overlay(stream, watermark: Watermark):
@@ -177,26 +207,48 @@ def _overlay(stream, watermark: Watermark):
     return ffmpeg.overlay(stream, mark, **options)
 
 
-def _video_options(video: VideoSettings, kind: str) -> dict:
-    options: dict = {"c:v": ENCODERS.get(video.codec, video.codec)}
-    if kind in ("image", "animation"):
+def _video_options(preset: Preset) -> dict:
+    video = preset.video
+    assert video is not None
+    codec = codecs.video_codec(video.codec)
+    options: dict = {"c:v": codec.encoder, **codec.encoder_options}
+    if preset.kind == "image":
+        options["frames:v"] = 1
         return options
-    options["r"] = video.fps
+    options["r"] = str(codecs.frame_rate_fraction(video.fps))
+    if preset.kind == "animation":
+        return options
+
     if video.bitrate:
         options["b:v"] = video.bitrate
-    if video.codec in ("h264", "hevc") and not video.pixel_format:
-        options["pix_fmt"] = "yuv420p"
+    options.update(_rate_control(video))
+    profile = codec.profiles.get(video.profile)
+    if profile is not None:
+        options["profile:v"] = profile.encoder_value
+    if video.codec == "hevc" and preset.container in ("mp4", "mov"):
+        # Apple's players only accept HEVC tagged hvc1.
+        options["tag:v"] = "hvc1"
     options.update(video.options)
     return options
 
 
+def _rate_control(video: VideoSettings) -> dict:
+    if video.rate_control == "constant":
+        return {"minrate": video.bitrate, "maxrate": video.bitrate, "bufsize": video.bitrate}
+    if video.rate_control == "constrained":
+        return {"maxrate": video.bitrate * 3 // 2, "bufsize": video.bitrate * 2}
+    return {}
+
+
 def _audio_options(audio: AudioSettings) -> dict:
+    codec = codecs.audio_codec(audio.codec)
     options: dict = {
-        "c:a": ENCODERS.get(audio.codec, audio.codec),
+        "c:a": codec.encoder,
         "ar": audio.sample_rate,
         "ac": audio.channels,
+        **codec.encoder_options,
     }
-    if audio.bitrate:
+    if codec.bitrate_driven:
         options["b:a"] = audio.bitrate
     options.update(audio.options)
     return options
@@ -233,8 +285,10 @@ def run_ffmpeg(
     watchdog.start()
 
     last_percent = -1
+    progress: dict[str, str] = {}
     for line in process.stdout:
         key, _, value = line.strip().partition("=")
+        progress[key] = value
         if key == "out_time_us" and duration and value.isdigit():
             percent = min(99, int(int(value) / 1e6 / duration * 100))
             if percent > last_percent:
@@ -248,6 +302,20 @@ def run_ffmpeg(
         raise TranscodeError(watchdog.reason)
     if process.returncode != 0:
         raise TranscodeError(_readable_reason(stderr_lines, process.returncode))
+    _check_something_encoded(progress)
+
+
+def _check_something_encoded(progress: dict[str, str]) -> None:
+    """ffmpeg succeeds on an input with no decodable frame; the job must not."""
+    if progress.get("frame") == "0":
+        raise TranscodeError(
+            "No video frame of the input could be decoded; nothing was transcoded."
+        )
+    encoded_time = progress.get("out_time_us", "")
+    if "frame" not in progress and not (encoded_time.isdigit() and int(encoded_time) > 0):
+        raise TranscodeError(
+            "No audio of the input could be decoded; nothing was transcoded."
+        )
 
 
 class _Watchdog(threading.Thread):
