@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,7 @@ IN_DIR = "in"
 OUT_DIR = "out"
 MAX_PATH_LENGTH = 1024
 MAX_NAME_LENGTH = 255
+OWNER_SEPARATOR = "~"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Lone surrogates: a JSON body may carry them, but no file name can hold them.
 _UNENCODABLE = re.compile(r"[\ud800-\udfff]")
@@ -49,12 +51,17 @@ class Storage:
         # Uploads and transcodes are written here, then renamed into place,
         # so /in and /out never show half a file. Same filesystem as `root`.
         self.staging = data_dir / "staging"
+        # Staged files are named after their process: API and worker
+        # processes, on several machines, may share the data directory.
+        self.staging_owner = f"{socket.gethostname()}{OWNER_SEPARATOR}{os.getpid()}"
 
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
-        # Whatever was being written when the process died is unfinished.
+        # Whatever a process of this host was writing when it died is unfinished.
         for leftover in self.staging.iterdir():
+            if _staged_by_live_process(leftover.name):
+                continue
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
@@ -75,7 +82,8 @@ class Storage:
         self.prepare()
 
     def staging_file(self, suffix: str = "") -> Path:
-        return self.staging / f"{uuid.uuid4().hex}{suffix}"
+        name = f"{self.staging_owner}{OWNER_SEPARATOR}{uuid.uuid4().hex}{suffix}"
+        return self.staging / name
 
     def resolve(
         self,
@@ -95,6 +103,23 @@ class Storage:
         real = home.joinpath(*parts[1:])
         _refuse_symlinks(home, parts[1:], what, path)
         return AccountPath(virtual, real)
+
+
+def _staged_by_live_process(name: str) -> bool:
+    """Whether a staged file may still be written: its process runs, or runs elsewhere."""
+    host, _, rest = name.partition(OWNER_SEPARATOR)
+    pid = rest.partition(OWNER_SEPARATOR)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def normalize(path: object, what: str = "path") -> str:

@@ -37,6 +37,7 @@ from tests.job_flow import (
 )
 from tests.media import make_clip
 from tests.served import serve
+from tests.worker_process import WorkerProcess
 
 REQUEUED = ("Pending", "The transcoder stopped unexpectedly; the job is queued again.")
 SHUT_DOWN = ("Pending", "The transcoder shut down; the job is queued again.")
@@ -260,3 +261,33 @@ def expire_lease(emulator, job_id: int) -> None:
             .values(lease_expires=time.time() - 1)
         )
         session.commit()
+
+
+def test_a_worker_process_starting_beside_serve_keeps_its_upload_in_flight(tmp_path):
+    data_dir = tmp_path / "data"
+    served = serve(data_dir, "--no-workers")
+    worker = None
+    try:
+        client = client_of(served)
+        transcode_id = transcode_account_id(client)
+        resume = start_stalled_upload(client, transcode_id, "arriving.wmv")
+        wait_until(
+            lambda: any(
+                part.stat().st_size >= UPLOADED_BEFORE_KILL for part in staged(data_dir, ".upload")
+            )
+        )
+
+        worker = WorkerProcess(data_dir)
+        worker.wait_ready()
+        resume.set()
+        wait_until(lambda: listing(client, transcode_id, "/in") == ["arriving.wmv"], timeout=60)
+        size = client.call(
+            "SoftLayer_Network_Media_Transcode_Account", "getFileDetail", "/in/arriving.wmv",
+            id=transcode_id,
+        )["fileSize"]
+    finally:
+        if worker is not None:
+            worker.stop()
+        served.stop()
+
+    assert size == UPLOADED_BEFORE_KILL

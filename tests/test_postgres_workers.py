@@ -6,10 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,48 +15,13 @@ from tests.job_flow import ACCOUNT, MP3_NAME, control, create_job, preset, wait_
 from tests.media import make_clip
 from tests.postgres_server import start_postgres
 from tests.served import serve
+from tests.worker_process import WorkerProcess
 
 USERS = {f"tenant{n}": f"tenant{n}-api-key-0123456789abcdef" for n in range(10)}
 JOBS_PER_USER = 3
 STARTED = re.compile(
     r"Transcoding started by transcoder ([^:\s]+):(\d+):([0-9a-f]{8}) \(attempt (\d+)\)\."
 )
-READY_TIMEOUT = 60
-
-
-class WorkerProcess:
-    """`transcode-emulator worker`, started as an operator would."""
-
-    def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli", "worker", "--data-dir", str(data_dir),
-             "--database-url", database_url, "--workers", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.output: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            if line.strip().startswith("Transcoders:"):
-                self.ready.set()
-        self.ready.set()
-
-    def wait_ready(self) -> None:
-        self.ready.wait(READY_TIMEOUT)
-        if self.process.poll() is not None or not self.ready.is_set():
-            raise RuntimeError("worker did not start:\n" + "".join(self.output))
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ def test_auto_delete_zero_deletes_the_input_when_its_last_reader_ends(
     assert still_there == ["shared.wmv"]
     assert listing(alice, transcode_id, "/out") == ["first.f4v", "later.flv"]
     assert any(
-        f"file=/in/shared.wmv reason=autoDeleteDuration" in record.getMessage()
+        "file=/in/shared.wmv reason=autoDeleteDuration" in record.getMessage()
         for record in caplog.records
     )
 
