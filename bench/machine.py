@@ -72,7 +72,11 @@ def _commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return head or "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10,
+    ).stdout.strip()
+    return f"{head} with uncommitted changes" if head and dirty else head or "unknown"
 
 
 def _read(path: str) -> str:
