@@ -87,6 +87,9 @@ class VideoCodec:
     formats: tuple[FixedFormat, ...] = ()
     bitrate_driven: bool = True  # False: quality-driven or fixed by the format
     rate_control: bool = True  # honours minrate, maxrate and bufsize
+    # FFmpeg's own MPEG-family encoders drift far above the target unless told
+    # how far they may stray from it.
+    needs_tolerance: bool = False
     encoder_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,19 +180,21 @@ VIDEO_CODECS: dict[str, VideoCodec] = {c.name: c for c in (
                encoder_options={"preset": "veryfast"}),
     VideoCodec("hevc", "H.265 / HEVC", "libx265", profiles=_HEVC_PROFILES,
                encoder_options={"preset": "superfast", "x265-params": "log-level=error"}),
-    VideoCodec("mpeg4", "MPEG-4 Part 2", "mpeg4"),
+    VideoCodec("mpeg4", "MPEG-4 Part 2", "mpeg4", needs_tolerance=True),
     # Baseline H.263 pictures always have CIF's 12:11 pixels: 176x144 shows as 4:3.
     VideoCodec("h263", "H.263", "h263", sizes=H263_SIZES, max_frame_rate=30.0,
-               pixel_aspect=Fraction(12, 11)),
-    VideoCodec("flv1", "Sorenson Spark (H.263 for Flash)", "flv"),
-    VideoCodec("wmv2", "Windows Media Video 8", "wmv2"),
+               pixel_aspect=Fraction(12, 11), needs_tolerance=True),
+    VideoCodec("flv1", "Sorenson Spark (H.263 for Flash)", "flv", needs_tolerance=True),
+    VideoCodec("wmv2", "Windows Media Video 8", "wmv2", needs_tolerance=True),
     VideoCodec("vp8", "VP8", "libvpx",
                encoder_options={"deadline": "realtime", "cpu-used": 8}),
     VideoCodec("vp9", "VP9", "libvpx-vp9", rate_control=False,
                encoder_options={"deadline": "realtime", "cpu-used": 8, "row-mt": 1}),
     VideoCodec("theora", "Theora", "libtheora", rate_control=False),
-    VideoCodec("mpeg1video", "MPEG-1 Video", "mpeg1video", frame_rates=MPEG_FRAME_RATES),
-    VideoCodec("mpeg2video", "MPEG-2 Video", "mpeg2video", frame_rates=MPEG_FRAME_RATES),
+    VideoCodec("mpeg1video", "MPEG-1 Video", "mpeg1video", frame_rates=MPEG_FRAME_RATES,
+               needs_tolerance=True),
+    VideoCodec("mpeg2video", "MPEG-2 Video", "mpeg2video", frame_rates=MPEG_FRAME_RATES,
+               needs_tolerance=True),
     VideoCodec("prores", "Apple ProRes", "prores_aw", pixel_format="yuv422p10le",
                profiles=_PRORES_PROFILES, bitrate_driven=False, rate_control=False,
                encoder_options={"vendor": "apl0"}),

@@ -128,13 +128,16 @@ def guid_for(name: str) -> str:
 class PresetCatalog:
     def __init__(self, presets: list[Preset]) -> None:
         self.presets = presets
-        self.by_guid = {p.guid: p for p in presets}
-        if len(self.by_guid) != len(presets):
-            raise ValueError("two presets share a GUID")
-        names = [p.name for p in presets]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"two presets share the name {duplicates[0]!r}")
+        self.by_guid: dict[str, Preset] = {}
+        names: set[str] = set()
+        for preset in presets:
+            if preset.name in names:
+                raise ValueError(f"two presets share the name {preset.name!r}")
+            if preset.guid in self.by_guid:
+                raise ValueError(f"two presets share the GUID {preset.guid}: "
+                                 f"{self.by_guid[preset.guid].name!r} and {preset.name!r}")
+            names.add(preset.name)
+            self.by_guid[preset.guid] = preset
 
     @classmethod
     def load(cls, folder: Path) -> "PresetCatalog":

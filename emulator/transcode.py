@@ -99,9 +99,10 @@ def build_arguments(plan: TranscodePlan, ffmpeg_path: str) -> list[str]:
         if plan.has_audio:
             streams.append(source.audio)
         else:
-            # The preset promises an audio track: give it silence.
+            # The preset promises an audio track: give it silence as long as the video.
+            length = {"t": plan.duration} if plan.duration else {}
             silence = ffmpeg.input(
-                f"anullsrc=r={preset.audio.sample_rate}:cl=mono", f="lavfi"
+                f"anullsrc=r={preset.audio.sample_rate}:cl=mono", f="lavfi", **length
             )
             streams.append(silence.audio)
             output_options["shortest"] = None
@@ -221,6 +222,8 @@ def _video_options(preset: Preset) -> dict:
 
     if video.bitrate:
         options["b:v"] = video.bitrate
+        if codec.needs_tolerance:
+            options["bt"] = video.bitrate // 4
     options.update(_rate_control(video))
     profile = codec.profiles.get(video.profile)
     if profile is not None:

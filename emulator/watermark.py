@@ -17,7 +17,9 @@ def render_text(text: str, destination: Path) -> None:
     try:
         font = ImageFont.load_default(size=TEXT_SIZE)
     except (OSError, TypeError, ImportError) as error:
-        raise TranscodeError(f"No font is available to draw the watermark text: {error}") from error
+        raise TranscodeError(
+            f"No font is available to draw the watermark text ({error})."
+        ) from error
 
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font, stroke_width=2)

@@ -19,12 +19,16 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 
 from emulator import codecs
 from emulator.presets import Preset
 from emulator.transcode import output_pixel_format, sample_aspect
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # x264 and x265 write their settings into the stream, the target bit rate included.
 RECORDED_BITRATE = re.compile(rb"bitrate=(\d+)")
@@ -264,3 +268,20 @@ def _audio_bitrate_mismatches(audio, track: AudioTrack) -> list[str]:
     if not low <= measured / expected <= high:
         return [f"audio at {measured:.0f} b/s, expected {expected} (x{low:g} to x{high:g})"]
     return []
+
+
+def decoded_frames(path: Path) -> list[tuple[float, "Image.Image"]]:
+    """Every video frame of a (tiny) file as (seconds, RGB Pillow image)."""
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            seconds = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            frames.append((seconds, frame.to_image().convert("RGB")))
+    return frames
+
+
+def frame_at(path: Path, seconds: float) -> "Image.Image":
+    """The decoded frame shown at `seconds`."""
+    frames = decoded_frames(path)
+    shown = [image for start, image in frames if start <= seconds + 1e-6]
+    return shown[-1] if shown else frames[0][1]
