@@ -68,7 +68,7 @@ def test_get_all_statuses_returns_the_five_fixed_ids(alice):
 def test_history_notes_every_change_and_progress_while_processing(emulator, alice, clip):
     transcode_id = transcode_account_id(alice)
     upload(alice, transcode_id, clip, "clip.wmv")
-    control(emulator.api_url, "POST", "jobs/delay", {"seconds": 2})
+    control(emulator.api_url, "POST", "jobs/delay", {"seconds": 4})
 
     created = create_job(alice, "/in/clip.wmv", "/out/clip")
     finished = wait_for_job(alice, created["id"])
