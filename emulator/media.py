@@ -30,7 +30,9 @@ PROBE_TIMEOUT_SECONDS = 20.0
 # Frames are counted by reading the whole file, within this budget;
 # beyond it they are estimated from the frame rate and duration.
 COUNTING_SECONDS = 3.0
-DECODE_ATTEMPT_PACKETS = 16
+# Packets fed to a decoder to see a first frame; a stream is only called
+# undecodable when all of its packets were tried.
+DECODE_ATTEMPT_PACKETS = 300
 CHANNEL_MODES = {1: "mono", 2: "stereo", 6: "5.1"}
 # ISO base media files all open as "QuickTime / MOV"; the major brand says which.
 BRAND_FORMATS = {
@@ -200,6 +202,9 @@ class _Reading:
         self.decoded: dict[int, bool] = {}
         self.decode_error: dict[int, str] = {}
 
+    def tried_every_packet(self, index: int) -> bool:
+        return self.complete and self.packets[index] <= DECODE_ATTEMPT_PACKETS
+
     def span(self, index: int) -> float | None:
         if index not in self.first:
             return None
@@ -269,10 +274,15 @@ def _content_problem(video, audio, reading: _Reading) -> str:
         if reading.packets[stream.index] == 0:
             unit = "frames" if kind == "video" else "samples"
             problems.append(f"The {kind} stream holds no {unit}.")
-        elif not reading.decoded[stream.index]:
+        elif not reading.decoded[stream.index] and reading.tried_every_packet(stream.index):
             reason = reading.decode_error.get(stream.index, "no frame came out")
             problems.append(f"The {kind} stream could not be decoded: {reason}.")
     return " ".join(problems)
+
+
+def unusable_streams(error_message: str) -> set[str]:
+    """"video", "audio": the streams a probe's errorMessage calls empty or undecodable."""
+    return {kind for kind in ("video", "audio") if f"The {kind} stream " in error_message}
 
 
 def _file_format(container) -> str:

@@ -21,6 +21,7 @@ from typing import Callable
 import ffmpeg
 
 from emulator import codecs
+from emulator.media import unusable_streams
 from emulator.presets import AudioSettings, Preset, VideoSettings
 
 THUMBNAIL_POSITION = 0.25  # grab the frame a quarter into the clip
@@ -49,6 +50,16 @@ class TranscodePlan:
     has_video: bool
     has_audio: bool
     watermark: Watermark | None = None
+    # The prober's errorMessage for a readable file with an empty or broken stream.
+    input_problem: str = ""
+
+    @property
+    def usable_video(self) -> bool:
+        return self.has_video and "video" not in unusable_streams(self.input_problem)
+
+    @property
+    def usable_audio(self) -> bool:
+        return self.has_audio and "audio" not in unusable_streams(self.input_problem)
 
 
 def find_ffmpeg(configured: str = "") -> str:
@@ -66,6 +77,10 @@ def find_ffmpeg(configured: str = "") -> str:
 def check_inputs(plan: TranscodePlan) -> None:
     """TranscodeError when the input lacks what the preset needs."""
     preset = plan.preset
+    if preset.video and plan.has_video and not plan.usable_video:
+        raise TranscodeError(f"The input's video cannot be transcoded. {plan.input_problem}")
+    if preset.audio and not preset.video and plan.has_audio and not plan.usable_audio:
+        raise TranscodeError(f"The input's audio cannot be transcoded. {plan.input_problem}")
     if preset.video and not plan.has_video:
         made = {"image": "a still image", "animation": "an animation"}.get(preset.kind, "video")
         raise TranscodeError(
@@ -96,7 +111,7 @@ def build_arguments(plan: TranscodePlan, ffmpeg_path: str) -> list[str]:
         output_options["vn"] = None
 
     if preset.audio:
-        if plan.has_audio:
+        if plan.usable_audio:
             streams.append(source.audio)
         else:
             # The preset promises an audio track: give it silence as long as the video.

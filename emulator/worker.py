@@ -435,6 +435,7 @@ class JobRun:
             has_video=bool(info.get("videoCodec")),
             has_audio=bool(info.get("audioCodec")),
             watermark=self._watermark(job, home),
+            input_problem=info.get("errorMessage", ""),
         )
         arguments = build_arguments(plan, self.backend.ffmpeg_path)
         log.debug("job=%s ffmpeg %s", self.job_id, " ".join(arguments))
