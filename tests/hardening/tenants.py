@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ftplib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import SoftLayer
 
@@ -39,6 +40,11 @@ class Tenant:
     @property
     def home(self):
         return self.emulator.backend.storage.home(self.transcode_account_id)
+
+    def staged_files(self) -> list[Path]:
+        """Files half-written in the data directory's staging area, by any process."""
+        staging = Path(self.emulator.settings.data_dir) / "staging"
+        return [path for path in staging.rglob("*") if path.is_file()]
 
     def ftp(self) -> ftplib.FTP:
         ftp = ftplib.FTP()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ftplib
 import ipaddress
+import re
 import ssl
 import time
 
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from emulator.config import DEFAULT_API_KEY
+from emulator.control.access import is_loopback_host
 from tests.hardening.tenants import open_tenant
 from tests.served import serve
 
@@ -188,9 +190,22 @@ def test_beyond_loopback_the_control_api_requires_an_admin_token(tmp_path):
     served = serve(tmp_path / "data", "--host", "0.0.0.0", "--no-workers", "--no-ftp")
     try:
         assert served.api_url.startswith("http://127.0.0.1:")
-        reached = _control(served.api_url)
+        line = _control_line(served)
+        generated = re.search(r"requires the admin token (\S+) \(generated", line)
+        without = _control(served.api_url)
+        with_token = _control(served.api_url, generated.group(1)) if generated else {}
     finally:
         served.stop()
-    assert "OPEN" not in _control_line(served)
-    assert reached["health"] == 200
-    assert reached["reset"] == 401
+
+    assert generated, line
+    assert without == {"health": 200, "notifications": 401, "rules": 401, "reset": 401}
+    assert with_token == {"health": 200, "notifications": 200, "rules": 200, "reset": 200}
+
+
+@pytest.mark.parametrize(
+    "host, loopback",
+    [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("localhost", True),
+     ("0.0.0.0", False), ("::", False), ("192.0.2.10", False), ("example.org", False)],
+)
+def test_which_hosts_count_as_loopback_for_the_control_api(host, loopback):
+    assert is_loopback_host(host) is loopback

@@ -51,7 +51,7 @@ def last_note(job: dict) -> str:
 def assert_nothing_lost(tenant, inputs: list[str]) -> None:
     """The inputs are still in /in, nothing half-written shows, the server serves."""
     assert sorted(os.listdir(tenant.home / "in")) == sorted(inputs)
-    assert not [p for p in os.listdir(tenant.emulator.backend.storage.staging)]
+    assert tenant.staged_files() == []
     assert tenant.rest.call("SoftLayer_Account", "getObject")["id"] == tenant.account_id
     health = httpx.get(tenant.emulator.api_url + "/_emulator/health", timeout=30)
     assert health.status_code == 200
@@ -256,7 +256,7 @@ def test_after_sigterm_during_a_transcode_a_restart_finishes_the_work(tmp_path, 
     assert sorted(j["id"] for j in jobs) == sorted([running["id"], queued["id"]])
     assert sorted(entry["name"] for entry in listing) == ["clip.f4v", "second.f4v"]
     assert os.listdir(data_dir / "ftp" / str(account_id) / "in") == ["clip.wmv"]
-    assert os.listdir(data_dir / "staging") == []
+    assert [p for p in (data_dir / "staging").rglob("*") if p.is_file()] == []
 
 
 def softlayer_client_for(served):

@@ -335,8 +335,9 @@ FTP_COMMANDS = ["CWD", "SIZE", "MDTM", "DELE", "RNFR", "RNTO", "MLST", "RMD", "M
 @given(
     command=st.sampled_from(FTP_COMMANDS) | st.text(
         st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=6),
-    argument=paths | st.text(
-        st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=60),
+    # A CR or LF would end the command line early (test_paths sends those byte for byte).
+    argument=(paths | st.text(st.characters(blacklist_categories=("Cs",)), max_size=60))
+    .filter(lambda text: "\r" not in text and "\n" not in text),
 )
 def test_random_ftp_commands_never_break_the_session_or_escape(fuzz_target, command, argument):
     alice, bob, _ = fuzz_target

@@ -157,10 +157,6 @@ def quota_tenant(start_emulator):
     return open_tenant(emulator, "alice", "KEY1-alice-0123456789")
 
 
-def _staged(tenant) -> list[str]:
-    return os.listdir(tenant.emulator.backend.storage.staging)
-
-
 def test_an_upload_beyond_the_quota_is_refused_with_552_and_leaves_nothing(quota_tenant):
     with quota_tenant.ftp() as ftp:
         ftp.storbinary("STOR /in/first.wmv", io.BytesIO(b"1" * 60_000))
@@ -184,7 +180,7 @@ def test_an_upload_beyond_the_quota_is_refused_with_552_and_leaves_nothing(quota
     in_dir = quota_tenant.home / "in"
     assert sorted(os.listdir(in_dir)) == ["first.wmv", "last.wmv"]
     assert (in_dir / "first.wmv").read_bytes() == b"3" * 90_000
-    assert _staged(quota_tenant) == []
+    assert quota_tenant.staged_files() == []
 
 
 def test_parallel_uploads_share_one_quota(quota_tenant):
@@ -193,8 +189,7 @@ def test_parallel_uploads_share_one_quota(quota_tenant):
         connection = first.transfercmd("STOR /in/slow.wmv")
         connection.sendall(b"s" * 70_000)
         deadline = time.monotonic() + 30
-        staging = quota_tenant.emulator.backend.storage.staging
-        while sum(p.stat().st_size for p in staging.iterdir()) < 70_000:
+        while sum(p.stat().st_size for p in quota_tenant.staged_files()) < 70_000:
             assert time.monotonic() < deadline, "the first upload never arrived"
             time.sleep(0.05)
 
@@ -206,7 +201,7 @@ def test_parallel_uploads_share_one_quota(quota_tenant):
         assert first.voidresp().startswith("226")
 
     assert sorted(os.listdir(quota_tenant.home / "in")) == ["slow.wmv"]
-    assert _staged(quota_tenant) == []
+    assert quota_tenant.staged_files() == []
 
 
 # -- FTP sessions per login ---------------------------------------------------------
