@@ -120,7 +120,8 @@ def build_arguments(plan: TranscodePlan, ffmpeg_path: str) -> list[str]:
                 f"anullsrc=r={preset.audio.sample_rate}:cl=mono", f="lavfi", **length
             )
             streams.append(silence.audio)
-            output_options["shortest"] = None
+            if not plan.duration:
+                output_options["shortest"] = None
         output_options.update(_audio_options(preset.audio))
     elif preset.video:
         output_options["an"] = None
@@ -156,7 +157,10 @@ def _video_stream(source, plan: TranscodePlan):
         stream = stream.filter("scale", video.width, video.height)
     stream = stream.filter("setsar", str(sample_aspect(video)))
     if preset.kind != "image":
-        stream = stream.filter("fps", fps=str(codecs.frame_rate_fraction(video.fps)))
+        # eof_action=pass keeps a last frame the rate change would round away,
+        # which for a one-frame source is the whole picture.
+        stream = stream.filter("fps", fps=str(codecs.frame_rate_fraction(video.fps)),
+                               eof_action="pass")
 
     if plan.watermark is not None:
         stream = _overlay(stream, plan.watermark)
