@@ -38,6 +38,8 @@ def media(tmp_path_factory) -> Path:
            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
            "-ac", "2", "-c:v", "libx264", "-c:a", "aac", "-b:a", "128k",
            str(folder / "clip.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=1",
+           "-c:v", "libx264", str(folder / "wide.mp4"))
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=1",
            "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", str(folder / "song.mp3"))
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
@@ -126,7 +128,7 @@ def test_an_anamorphic_dvd_frame_reports_its_display_aspect(prober, media, tmp_p
     preset = next(p for p in catalog.presets
                   if p.name == "MPEG-2 DVD PAL 720x576 16x9 25fps 6Mbps AC-3")
     output = tmp_path / "dvd.mpg"
-    plan = TranscodePlan(media / "clip.wmv", output, preset, 1.0, True, True)
+    plan = TranscodePlan(media / "wide.mp4", output, preset, 1.0, True, False)
     run_ffmpeg(build_arguments(plan, find_ffmpeg()), 1.0, lambda _: None, 120)
 
     info = detail(prober, output)
