@@ -28,6 +28,7 @@ from typing import Any
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.filesystems import AbstractedFS, FilesystemError
 from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
 from sqlmodel import Session, select
 
@@ -411,6 +412,19 @@ class TranscodeFTPHandler(FTPHandler):
         log.info("ftp upload incomplete account=%s, discarded", self.transcode_account_id)
 
 
+class OwnFTPServer(ThreadedFTPServer):
+    """A threaded FTP server that shares no state with others in the process.
+
+    pyftpdlib keeps the IOLoop, the stop event and the task lock process-wide,
+    so stopping one emulator's FTP server would stop every other one.
+    """
+
+    def __init__(self, address: tuple[str, int], handler: type[FTPHandler]) -> None:
+        self._lock = threading.Lock()
+        self._exit = threading.Event()
+        super().__init__(address, handler, ioloop=IOLoop())
+
+
 class FTPService:
     """The FTP server of one emulator, serving in a background thread."""
 
@@ -424,7 +438,7 @@ class FTPService:
         handler.banner = "SoftLayer transcode FTP (emulator) ready."
         if settings.ftp_public_host:
             handler.masquerade_address = settings.ftp_public_host
-        self.server = ThreadedFTPServer((host, port), handler)
+        self.server = OwnFTPServer((host, port), handler)
         self.server.max_cons = 256
         self.thread = threading.Thread(target=self._serve, name="ftp", daemon=True)
 
