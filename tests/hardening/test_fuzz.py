@@ -26,7 +26,8 @@ from emulator.types import TYPES
 from tests.hardening.instances import start_in_process
 from tests.hardening.tenants import ACCOUNT, F4V_GUID, F4V_NAME, JOB, open_tenant
 
-FUZZ_EXAMPLES = 150
+# Generated inputs per test; raise it for a longer hunt (docs/reliability.md).
+FUZZ_EXAMPLES = int(os.environ.get("HARDENING_FUZZ_EXAMPLES", "150"))
 TIMEOUT = 30.0
 FUZZ = settings(
     max_examples=FUZZ_EXAMPLES,
@@ -235,7 +236,8 @@ def test_random_rest_requests_get_a_softlayer_answer(
 
 @FUZZ
 @given(
-    service=st.sampled_from(SERVICES) | xml_text.filter(bool),
+    # A "/" would make another URL, which the router answers before XML-RPC does.
+    service=st.sampled_from(SERVICES) | xml_text.filter(lambda name: name and "/" not in name),
     method=st.sampled_from(METHODS) | xml_text.filter(bool),
     extra_headers=st.dictionaries(
         st.sampled_from(["SoftLayer_ObjectMask", "resultLimit", "authenticate"])
