@@ -134,8 +134,9 @@ def fill(disk: Path, leave_bytes: int) -> Path:
 
 
 def test_a_full_disk_fails_the_transcode_and_the_upload_and_nothing_is_lost(
-    start_emulator, clip, small_disk, tmp_path
+    small_disk, start_emulator, clip, tmp_path
 ):
+    # small_disk comes first, so it is unmounted after the emulator stops.
     emulator = start_emulator(
         users=[USER], workers=1, data_dir=small_disk,
         database_url=f"sqlite:///{tmp_path / 'emulator.db'}",
