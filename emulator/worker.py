@@ -23,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
@@ -357,6 +358,15 @@ def _release(session: Session, backend: Backend, job: TranscodeJob) -> None:
     session.add(job)
 
 
+def is_readable_image(path: Path) -> bool:
+    try:
+        with Image.open(path) as picture:
+            picture.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+    return True
+
+
 def failure_note(error: TranscodeError) -> str:
     """ffmpeg's reason as one readable line, without its internal addresses."""
     text = " ".join(FFMPEG_CONTEXT.sub("", str(error)).split())
@@ -450,10 +460,18 @@ class JobRun:
         except TranscodeError as error:
             if self.cancelling.is_set():
                 raise JobRequeued() from error
-            raise TranscodeError(f"Transcoding failed: {error}") from error
+            reason = self._as_client_paths(str(error), job, home, destination)
+            raise TranscodeError(f"Transcoding failed: {reason}") from error
         if not destination.exists() or destination.stat().st_size == 0:
             raise TranscodeError("ffmpeg finished without writing any output.")
         return destination
+
+    def _as_client_paths(self, text: str, job: TranscodeJob, home: Path, output: Path) -> str:
+        """ffmpeg's message with the data directory's paths as the client knows them."""
+        text = text.replace(str(output), job.output_file)
+        for staged in self.staged:
+            text = text.replace(str(staged), "a staged file")
+        return text.replace(f"{home}/", "/")
 
     def _apply_fail_rules(
         self, session: Session, job: TranscodeJob, rules: list[SteeringRule]
@@ -505,6 +523,11 @@ class JobRun:
             if not is_regular_file(image):
                 raise TranscodeError(
                     f"The watermark image {mark['fileName']} no longer exists in /in."
+                )
+            # ffmpeg loops over an unreadable image instead of failing.
+            if not is_readable_image(image):
+                raise TranscodeError(
+                    f"The watermark image {mark['fileName']} is not a readable image."
                 )
         else:
             image = self.backend.storage.staging_file(".png")

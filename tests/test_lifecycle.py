@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import SoftLayer
 
+from emulator.transcode import TranscodeError, find_ffmpeg, run_ffmpeg
+from emulator.worker import failure_note
 from tests.job_flow import (
     FINISHED,
     client_for,
@@ -89,19 +91,47 @@ def test_history_notes_every_change_and_progress_while_processing(emulator, alic
     ]
 
 
-def test_ffmpeg_failure_note_is_its_reason_in_one_readable_line(alice):
+def test_ffmpegs_reason_becomes_one_readable_line(tmp_path):
+    # The 1x1 MPEG-4 video of this AVI has no frame ffmpeg can decode.
+    arguments = [
+        find_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-i", str(SHARED_MEDIA / "tiny-AudioVideoInterleave.avi"),
+        "-c:v", "libx264", "-f", "mp4", "-y", str(tmp_path / "out.mp4"),
+    ]
+    with pytest.raises(TranscodeError) as failed:
+        run_ffmpeg(arguments, None, lambda percent: None, timeout=120)
+
+    assert failure_note(failed.value) == "Cannot determine format of input 0:0 after EOF."
+
+
+def test_ffmpegs_component_tags_and_line_breaks_leave_the_note():
+    # Lines as ffmpeg 7 writes them at -loglevel error.
+    raw = (
+        "[vost#0:0/libx264 @ 0x561ed019c840] [enc:libx264 @ 0x561ed019d280] "
+        "Could not open encoder before EOF\n"
+        "[out#0/mp4 @ 0x561ed019bbc0] Nothing was written into output file"
+    )
+
+    assert failure_note(TranscodeError(raw)) == (
+        "Could not open encoder before EOF Nothing was written into output file."
+    )
+    assert failure_note(TranscodeError("x" * 400)) == "x" * 297 + "..."
+
+
+def test_job_with_an_unreadable_watermark_image_ends_in_error(alice, clip):
     transcode_id = transcode_account_id(alice)
-    # Probes as a 1x1 MPEG-4 video, but ffmpeg cannot decode a frame of it.
-    upload(alice, transcode_id, SHARED_MEDIA / "tiny-AudioVideoInterleave.avi", "tiny.avi")
+    upload(alice, transcode_id, clip, "clip.wmv")
+    upload(alice, transcode_id, b"not a picture\n" * 30, "logo.png")
 
-    created = create_job(alice, "/in/tiny.avi", "/out/tiny")
-    finished = wait_for_job(alice, created["id"])
+    created = create_job(
+        alice, "/in/clip.wmv", "/out/marked", watermark={"fileName": "/in/logo.png"}
+    )
+    finished = wait_for_job(alice, created["id"], timeout=120)
 
-    status, note = history(alice, created["id"])[-1]
-    assert (finished["transcodeStatusName"], status) == ("Error", "Error")
-    assert note.startswith("Transcoding failed: ") and note.endswith(".")
-    assert "Cannot determine format of input" in note
-    assert "\n" not in note and "@ 0x" not in note and len(note) <= 300
+    assert finished["transcodeStatusName"] == "Error"
+    assert history(alice, created["id"])[-1] == (
+        "Error", "The watermark image /in/logo.png is not a readable image."
+    )
     assert listing(alice, transcode_id, "/out") == []
 
 
@@ -179,7 +209,7 @@ def test_job_whose_input_is_not_media_ends_in_error(alice):
 
 
 @pytest.mark.parametrize("name", EDGE_MEDIA)
-def test_edge_case_media_ends_complete_or_error_never_processing(alice, name):
+def test_edge_case_media_ends_complete_or_error_never_processing(emulator, alice, name):
     transcode_id = transcode_account_id(alice)
     upload(alice, transcode_id, SHARED_MEDIA / name, name)
 
@@ -193,5 +223,6 @@ def test_edge_case_media_ends_complete_or_error_never_processing(alice, name):
         notes[1]
     ]
     assert note and "\n" not in note
+    assert not any(str(emulator.settings.data_dir.resolve()) in n for _, n in notes), notes
     out = listing(alice, transcode_id, "/out")
     assert out == (["edge.f4v"] if status == "Complete" else [])
