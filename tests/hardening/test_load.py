@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bench.load_test import JOBS_IN_FLIGHT, run_load_test
 
-CI_SECONDS = 12
+CI_SECONDS = 10
 
 
 def test_fifty_clients_beside_transcodes_and_an_upload_see_no_error_and_lose_nothing(tmp_path):
