@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny counts, seconds instead of minutes (what CI runs)")
     parser.add_argument("--output", type=Path,
                         help=f"where to write the table (default {DEFAULT_OUTPUT}; "
-                        "with --smoke, nowhere unless given)")
+                        "with --smoke or --only, nowhere unless given)")
     parser.add_argument("--only", action="append", choices=GROUPS,
                         help="run only these benchmark groups (repeatable)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     scale = SMOKE if arguments.smoke else FULL
-    output = arguments.output or (None if arguments.smoke else DEFAULT_OUTPUT)
+    partial = arguments.smoke or arguments.only
+    output = arguments.output or (None if partial else DEFAULT_OUTPUT)
     rows = run(scale, output, tuple(arguments.only or GROUPS), arguments.profile, arguments.keep)
     print(table(rows))
     if output is not None:

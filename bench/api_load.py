@@ -146,7 +146,9 @@ def measure_api(
         peaks = {"baseline": 0.0, "rest": 0.0}
         for _ in range(scale.api_repetitions):
             with sampling_rss(process.pid) as sampler:
-                results["baseline"].append(run_load(baseline, scale.api_seconds, scale.api_connections))
+                results["baseline"].append(
+                    run_load(baseline, scale.api_seconds, scale.api_connections)
+                )
             peaks["baseline"] = max(peaks["baseline"], sampler.peak_mb)
             with sampling_rss(emulator.pid) as sampler, profiler.record("rest", emulator.pid):
                 results["rest"].append(run_load(rest, scale.api_seconds, scale.api_connections))

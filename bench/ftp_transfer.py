@@ -43,14 +43,18 @@ def start_bare_ftp(home: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the bare pyftpdlib server did not start")
 
 
-def measure_ftp(scale: Scale, emulator: EmulatorProcess, user: TranscodeUser, work_dir: Path) -> list[Row]:
+def measure_ftp(
+    scale: Scale, emulator: EmulatorProcess, user: TranscodeUser, work_dir: Path
+) -> list[Row]:
     blob = make_blob(work_dir / "blob.bin", scale.ftp_megabytes)
     size = blob.stat().st_size
     ours_login = (emulator.ftp_port, user.ftp_username, user.ftp_password)
     process, port = start_bare_ftp(work_dir / "bare-ftp-home")
     bare_login = (port, bare_ftp.USERNAME, bare_ftp.PASSWORD)
 
-    times: dict[str, list[float]] = {"bare up": [], "ours up": [], "bare down": [], "ours down": []}
+    times: dict[str, list[float]] = {
+        "bare up": [], "ours up": [], "bare down": [], "ours down": [],
+    }
     try:
         for _ in range(scale.ftp_repetitions):
             times["bare up"].append(upload(*bare_login, blob, "blob.bin"))

@@ -63,7 +63,9 @@ def load_tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run_load(load: HttpLoad, seconds: float, connections: int, tool: str | None = None) -> LoadResult:
+def run_load(
+    load: HttpLoad, seconds: float, connections: int, tool: str | None = None
+) -> LoadResult:
     tool = tool or load_tool()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
         body_path = Path(scratch) / "body"
@@ -75,7 +77,9 @@ def run_load(load: HttpLoad, seconds: float, connections: int, tool: str | None 
     return _parse(output)
 
 
-def _run_wrk(load: HttpLoad, body_path: Path, seconds: float, connections: int, scratch: Path) -> str:
+def _run_wrk(
+    load: HttpLoad, body_path: Path, seconds: float, connections: int, scratch: Path
+) -> str:
     headers = "\n".join(
         f'wrk.headers["{name}"] = "{value}"' for name, value in load.headers
     )

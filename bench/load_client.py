@@ -18,7 +18,9 @@ from bench.load import RESULT_MARKER
 from bench.stats import percentile
 
 
-def build_request(url: str, method: str, body: bytes, headers: list[str]) -> tuple[str, int, bytes]:
+def build_request(
+    url: str, method: str, body: bytes, headers: list[str]
+) -> tuple[str, int, bytes]:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", *headers]

@@ -56,7 +56,9 @@ class SoftLayerRest:
         else:
             response = self.client.get(url, params=query)
         if response.status_code != 200:
-            raise RuntimeError(f"{service}::{method} answered {response.status_code}: {response.text}")
+            raise RuntimeError(
+                f"{service}::{method} answered {response.status_code}: {response.text}"
+            )
         return response.json()
 
     def close(self) -> None:

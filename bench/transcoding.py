@@ -51,7 +51,10 @@ class JobRunner:
     emulator: EmulatorProcess
     log: JobLog
 
-    def create(self, user: TranscodeUser, input_file: str, output: str, preset: Preset) -> tuple[int, float]:
+    def create(
+        self, user: TranscodeUser, input_file: str, output: str, preset: Preset
+    ) -> tuple[int, float]:
+        """The new job's id and the moment its create request was sent."""
         api = SoftLayerRest(self.emulator.rest_url, user.username, user.api_key)
         try:
             created_at = time.time()
@@ -153,7 +156,9 @@ def measure_throughput(
     cores = os.cpu_count() or 1
     jobs = scale.throughput_jobs
     commands = [
-        direct_command(preset, clip, work_dir / f"batch-{i}.{preset.extension}", scale.clip_seconds)
+        direct_command(
+            preset, clip, work_dir / f"batch-{i}.{preset.extension}", scale.clip_seconds
+        )
         for i in range(jobs)
     ]
 
