@@ -9,6 +9,7 @@ when ffmpeg fails.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -25,6 +26,8 @@ from emulator.media import unusable_streams
 from emulator.presets import AudioSettings, Preset, VideoSettings
 
 THUMBNAIL_POSITION = 0.25  # grab the frame a quarter into the clip
+# "[fc#0 @ 0x55d...] ": where in ffmpeg a log line comes from, noise in a job note
+FFMPEG_LOG_CONTEXT = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\]\s*)+")
 
 
 class TranscodeError(Exception):
@@ -353,7 +356,10 @@ class _Watchdog(threading.Thread):
     def run(self) -> None:
         while not self._stopped.wait(0.2):
             if time.monotonic() > self.deadline:
-                self.reason = f"ffmpeg ran longer than the {self.timeout:g} s job timeout and was stopped."
+                self.reason = (
+                    f"ffmpeg ran longer than the {self.timeout:g} s job timeout "
+                    "and was stopped."
+                )
             elif self.cancelled():
                 self.reason = "The transcoder was stopped before the job finished."
             else:
@@ -379,6 +385,7 @@ def _readable_reason(stderr_lines: list[str], returncode: int) -> str:
     if not lines:
         return f"ffmpeg failed with exit code {returncode}."
     # The last lines repeat the generic failure; the first error names the cause.
-    meaningful = [l for l in lines if not l.startswith(("Conversion failed", "Error opening output files"))]
-    reason = (meaningful or lines)[0]
+    generic = ("Conversion failed", "Error opening output files")
+    meaningful = [line for line in lines if not line.startswith(generic)]
+    reason = FFMPEG_LOG_CONTEXT.sub("", (meaningful or lines)[0])
     return reason if len(reason) <= 300 else reason[:300] + "..."
