@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # bench/filter_scale.py runs emulators in this process; their calls are not news.
+    logging.getLogger("emulator").setLevel(logging.WARNING)
     scale = SMOKE if arguments.smoke else FULL
     partial = arguments.smoke or arguments.only
     output = arguments.output or (None if partial else DEFAULT_OUTPUT)

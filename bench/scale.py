@@ -49,7 +49,7 @@ FULL = Scale(
     listing_small_jobs=100,
     listing_requests=60,
     ftp_megabytes=200,
-    ftp_repetitions=7,
+    ftp_repetitions=15,
 )
 
 SMOKE = Scale(
