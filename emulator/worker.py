@@ -367,6 +367,10 @@ def is_readable_image(path: Path) -> bool:
     return True
 
 
+class ForcedFailure(TranscodeError):
+    """A failure a control-API rule asked for; its message is the note, verbatim."""
+
+
 def failure_note(error: TranscodeError) -> str:
     """ffmpeg's reason as one readable line, without its internal addresses."""
     text = " ".join(FFMPEG_CONTEXT.sub("", str(error)).split())
@@ -404,6 +408,8 @@ class JobRun:
             output = self._transcode()
             self._hold_for_delay()
             self._complete(output)
+        except ForcedFailure as error:
+            self._fail(str(error))
         except TranscodeError as error:
             self._fail(failure_note(error))
         except JobRequeued:
@@ -486,7 +492,7 @@ class JobRun:
                 else:
                     session.add(rule)
             session.commit()
-            raise TranscodeError(rule.message or "Failure forced by the emulator's control API.")
+            raise ForcedFailure(rule.message or "Failure forced by the emulator's control API.")
 
     def _hold_for_delay(self) -> None:
         """A steered slow-down: the finished output waits `delay` seconds in staging.

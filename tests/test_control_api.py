@@ -130,14 +130,14 @@ def test_a_forced_failure_ends_the_next_job_in_error_with_the_note(
     account_id = transcode_account["id"]
     upload(transcode_ftp, "clip.wmv", clip_bytes)
 
-    control.post("jobs/fail", json={"message": "Disk quota exceeded on the transcoder."})
+    control.post("jobs/fail", json={"message": "Disk quota exceeded on the transcoder"})
     failed = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                       {"Complete", "Error"})
     after = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                      {"Complete", "Error"})
 
     assert failed["transcodeStatusName"] == "Error"
-    assert failed["history"][-1]["publicNotes"] == "Disk quota exceeded on the transcoder."
+    assert failed["history"][-1]["publicNotes"] == "Disk quota exceeded on the transcoder"
     assert softlayer_client.call(JOB, "getTranscodeStatusName", id=failed["id"]) == "Error"
     # "the next job" only: the rule is used up and the following job completes.
     assert after["transcodeStatusName"] == "Complete"
