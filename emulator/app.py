@@ -7,7 +7,8 @@ import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.backend import Backend
@@ -18,7 +19,7 @@ from emulator.dashboard import dashboard_router
 from emulator.dispatch import Dispatcher
 from emulator.errors import SoftLayerError
 from emulator.protocols.rest import rest_router
-from emulator.protocols.xmlrpc import xmlrpc_router
+from emulator.protocols.xmlrpc import dump_fault, xmlrpc_router
 from emulator.services import ALL_SERVICES
 
 log = logging.getLogger("emulator.control")
@@ -31,7 +32,9 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(
         title="SoftLayer Transcode emulator",
-        docs_url=PREFIX + "/docs",
+        # Swagger UI fetches its script from a CDN and the emulator must work
+        # offline, so only the OpenAPI document itself is served.
+        docs_url=None,
         openapi_url=PREFIX + "/openapi.json",
         redoc_url=None,
     )
@@ -68,11 +71,36 @@ def create_app(
             status_code=403,
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        return softlayer_shaped_http_error(request, error)
+
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse(PREFIX + "/")
 
     return app
+
+
+def softlayer_shaped_http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """Routing errors under the SoftLayer paths answer as SoftLayer would.
+
+    A URL no route matches (a path segment holding a newline, a service name
+    with a slash) never reaches the adapters; without this it would get
+    FastAPI's own `{"detail": ...}` body, which SoftLayer clients cannot read.
+    """
+    path = request.url.path
+    message = f"Unable to route the request ({error.status_code} {error.detail})."
+    if path.startswith("/xmlrpc/"):
+        return Response(
+            dump_fault("SoftLayer_Exception_Public", message), media_type="text/xml"
+        )
+    if path.startswith("/rest/"):
+        return JSONResponse(
+            {"error": message, "code": "SoftLayer_Exception_Public"},
+            status_code=error.status_code,
+        )
+    return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
 
 class ControlRequestLog:
