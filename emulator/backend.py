@@ -28,6 +28,9 @@ class Backend:
     job_available: threading.Event = field(default_factory=threading.Event)
     # Set when files may have become due (clock advanced, job finished).
     reaper_wakeup: threading.Event = field(default_factory=threading.Event)
+    # One reaper pass at a time in this process: the reaper thread's and a
+    # clock advance's.
+    reaper_lock: threading.Lock = field(default_factory=threading.Lock)
     # Serialises the pending-job limit check within this process; PostgreSQL
     # deployments also lock the transcode account row.
     create_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Callable
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
@@ -26,10 +27,6 @@ log = logging.getLogger("emulator.reaper")
 RETENTION = "retention"
 AUTO_DELETE = "autoDeleteDuration"
 MISSING = "missing"
-
-# One pass at a time in this process: the reaper thread and a clock advance.
-_pass_lock = threading.Lock()
-
 
 class Reaper(threading.Thread):
     def __init__(self, backend: Backend) -> None:
@@ -60,19 +57,34 @@ def reap(backend: Backend) -> list[str]:
 
     Returns `"<transcode account id>:<path>"` of each file deleted.
     """
-    with _pass_lock:
-        _record_unknown_files(backend)
-        now = backend.clock.time()
-        with Session(backend.engine, expire_on_commit=False) as session:
-            records = session.exec(select(StoredFile).order_by(StoredFile.id)).all()
+    with backend.reaper_lock:
+        return _reap(backend)
 
-        deleted = []
-        for stored in records:
-            reason = _reason_to_delete(backend, stored, now)
-            if reason and _delete(backend, stored, reason, now):
-                if reason != MISSING:
-                    deleted.append(f"{stored.transcode_account_id}:{stored.path}")
-        return deleted
+
+def reap_after(backend: Backend, change: Callable[[], None]) -> list[str]:
+    """Make `change` (a clock advance), then reap with no pass in between.
+
+    Without the lock around both, the reaper thread could delete the files
+    the change made due, and the caller would not hear of them.
+    """
+    with backend.reaper_lock:
+        change()
+        return _reap(backend)
+
+
+def _reap(backend: Backend) -> list[str]:
+    _record_unknown_files(backend)
+    now = backend.clock.time()
+    with Session(backend.engine, expire_on_commit=False) as session:
+        records = session.exec(select(StoredFile).order_by(StoredFile.id)).all()
+
+    deleted = []
+    for stored in records:
+        reason = _reason_to_delete(backend, stored, now)
+        if reason and _delete(backend, stored, reason, now):
+            if reason != MISSING:
+                deleted.append(f"{stored.transcode_account_id}:{stored.path}")
+    return deleted
 
 
 def _reason_to_delete(backend: Backend, stored: StoredFile, now: float) -> str | None:

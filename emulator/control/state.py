@@ -15,7 +15,7 @@ from emulator.backend import Backend
 from emulator.db import drop_state, store_clock_offset
 from emulator.models import Account, Notification, SteeringRule, User
 from emulator.notifications import notification_record
-from emulator.reaper import reap
+from emulator.reaper import reap_after
 
 log = logging.getLogger("emulator.control")
 
@@ -83,11 +83,13 @@ def clock_report(backend: Backend) -> dict[str, Any]:
 
 def advance_clock(backend: Backend, seconds: float) -> dict[str, Any]:
     offset = backend.clock.offset() + seconds
-    store_clock_offset(backend.engine, offset)
-    backend.clock.set_offset(offset)
+
+    def move_clock() -> None:
+        store_clock_offset(backend.engine, offset)
+        backend.clock.set_offset(offset)
 
     # Apply what became due right away, so the caller sees its effect.
-    deleted = reap(backend)
+    deleted = reap_after(backend, move_clock)
     backend.reaper_wakeup.set()
     log.info("clock advanced by %ss offset=%ss deleted_files=%d", seconds, offset, len(deleted))
     return {**clock_report(backend), "deletedFiles": deleted}
