@@ -152,6 +152,14 @@ def _state_options(parser: argparse.ArgumentParser) -> None:
                        help="also deliver job notifications to this SMTP server")
     group.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (default 25)")
 
+    group = parser.add_argument_group("limits")
+    group.add_argument("--upload-quota-bytes", type=int, metavar="N",
+                       help="bytes each transcode account may keep in /in (default 0: no quota)")
+    group.add_argument("--ftp-max-sessions-per-login", type=int, metavar="N",
+                       help="concurrent FTP sessions per login (default 8)")
+    group.add_argument("--max-body-bytes", type=int, metavar="N",
+                       help="largest API request body accepted (default 8388608)")
+
 
 def _data_options(group) -> None:
     group.add_argument("--data-dir", type=Path, metavar="DIR",

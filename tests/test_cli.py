@@ -272,3 +272,16 @@ def test_worker_processes_transcode_for_a_serve_without_workers(tmp_path):
     assert job["transcodeStatusName"] == "Complete"
     assert worker_code == 0
     assert "Transcoders:      1" in worker.stdout.read()
+
+
+def test_limit_options_reach_the_settings():
+    from emulator.cli import build_parser, settings_from
+
+    arguments = build_parser().parse_args([
+        "serve", "--upload-quota-bytes", "1000", "--ftp-max-sessions-per-login", "2",
+        "--max-body-bytes", "4096",
+    ])
+    settings = settings_from(arguments)
+
+    assert (settings.upload_quota_bytes, settings.ftp_max_sessions_per_login,
+            settings.max_body_bytes) == (1000, 2, 4096)
