@@ -136,8 +136,10 @@ def _leaf(path: tuple[str, ...], leaf: dict, out: ParsedFilter) -> None:
 
     if operation == "in":
         values = options.get("data")
-        if not isinstance(values, list) or len(values) > MAX_IN_VALUES:
+        if not isinstance(values, list):
             raise _bad(path, "'in' needs options [{name: 'data', value: [...]}]")
+        if len(values) > MAX_IN_VALUES:
+            raise _bad(path, f"'in' takes at most {MAX_IN_VALUES} values")
         out.conditions.append(Condition(path, "in", values))
     elif operation == "betweenDate":
         start, end = options.get("startDate"), options.get("endDate")
