@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from emulator.models import JOB_STATUSES, EmulatorState, TranscodeJobStatus
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 40
 CLOCK_OFFSET_KEY = "clock_offset"
 # Any constant shared by every process; it names the lock that serialises
 # schema creation when the API and worker processes start at once.
@@ -20,8 +21,13 @@ SCHEMA_LOCK_ID = 0x7472616E73
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # As many pooled connections as the API's thread pool has threads, so
+        # a busy API reuses connections instead of opening new ones.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
