@@ -37,6 +37,7 @@ from emulator.types import TYPES, check_mask, serialize
 
 log = logging.getLogger("emulator.api")
 
+MIN_ID, MAX_ID = -(2**63), 2**63 - 1
 MAX_RESULT_LIMIT = 10_000
 MAX_OFFSET = 10_000_000
 
@@ -102,11 +103,15 @@ class Service:
                 f"Object does not exist to execute method on. ({self.name}::{self._method})"
             )
         try:
-            return int(self.init_id)
+            object_id = int(self.init_id)
         except (TypeError, ValueError):
+            object_id = None
+        # No stored id reaches past 64 bits; larger ones would overflow the query.
+        if object_id is None or not MIN_ID <= object_id <= MAX_ID:
             raise SoftLayer_Exception_ObjectNotFound(
                 f"Unable to find object with id of '{str(self.init_id)[:40]}'."
             ) from None
+        return object_id
 
     _method = ""
 

@@ -126,6 +126,8 @@ def _leaf(path: tuple[str, ...], leaf: dict, out: ParsedFilter) -> None:
             f"Unknown key '{sorted(unknown_keys)[0]}' in filter of '{path[-1]}'."
         )
     operation = leaf.get("operation")
+    if isinstance(operation, (dict, list)):
+        raise _bad(path, "operation must be a string or a number")
     options = _options(leaf.get("options"), path)
 
     if operation == "orderBy" or (operation is None and "sort" in options):
@@ -364,11 +366,14 @@ def _convert(value: Any, python_type: type, condition: Condition) -> Any:
         if python_type is bool:
             return str(value).lower() in ("1", "true", "yes")
         if python_type is int:
-            return int(float(value)) if not isinstance(value, int) else value
+            number = int(value) if isinstance(value, int) else int(float(value))
+            if not -(2**63) <= number < 2**63:
+                raise ValueError("out of range")
+            return number
         if python_type is float:
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _bad(
             condition.path, f"'{str(value)[:40]}' is not a valid {python_type.__name__}"
         ) from None
