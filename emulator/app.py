@@ -7,6 +7,7 @@ import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,6 +71,19 @@ def create_app(
             {"error": "Control requests from a page of another origin are refused."},
             status_code=403,
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_control_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in error.errors()[:5]
+        )
+        return JSONResponse({"error": f"Invalid request: {problems}"}, status_code=400)
+
+    @app.exception_handler(OverflowError)
+    async def id_out_of_range(_request: Request, _error: OverflowError) -> JSONResponse:
+        # Only ids beyond 64 bits overflow the database driver; none exists.
+        return JSONResponse({"error": "No such object: the id is out of range."}, status_code=404)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

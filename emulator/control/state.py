@@ -19,6 +19,7 @@ from emulator.reaper import reap_after
 
 log = logging.getLogger("emulator.control")
 
+RULE_FIELDS = {"preset", "fileName", "message", "count", "seconds"}
 STEERING_KINDS = ("hold", "fail", "delay")
 MAX_DELAY_SECONDS = 86_400
 MAX_MESSAGE_LENGTH = 500
@@ -104,6 +105,12 @@ def add_rule(backend: Backend, kind: str, body: dict[str, Any]) -> SteeringRule:
     """
     if kind not in STEERING_KINDS:
         raise ControlError(f"unknown steering rule '{kind[:40]}': use hold, fail or delay")
+    unknown = set(body) - RULE_FIELDS
+    if unknown:
+        raise ControlError(
+            f"unknown field '{str(sorted(unknown)[0])[:40]}' in a {kind} rule: "
+            f"use {', '.join(sorted(RULE_FIELDS))}"
+        )
     count = body.get("count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ControlError("count must be a positive whole number")
