@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import httpx
+import pytest
 
 from emulator.server import Credentials, Emulator
+from tests.media import make_clip
 
 JOB = "SoftLayer_Network_Media_Transcode_Job"
 ACCOUNT = "SoftLayer_Network_Media_Transcode_Account"
@@ -144,3 +146,28 @@ def control(api_url: str, method: str, path: str, body: Any = None) -> Any:
     response = httpx.request(method, f"{api_url}/_emulator/{path}", json=body, timeout=60)
     response.raise_for_status()
     return response.json()
+
+
+# Fixtures shared by the job-flow test modules, which import them by name.
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory) -> Iterator[Emulator]:
+    running = start_emulator(tmp_path_factory.mktemp("job-flow"), workers=2)
+    yield running
+    running.stop(grace=0)
+
+
+@pytest.fixture(autouse=True)
+def clean_state(emulator: Emulator) -> None:
+    emulator.reset()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("media") / "clip.wmv", seconds=1, size="160x120")
+
+
+@pytest.fixture
+def alice(emulator: Emulator):
+    return client_for(emulator, "alice")

@@ -4,7 +4,6 @@ ways it can fail without ever staying Processing."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import SoftLayer
@@ -20,12 +19,11 @@ from tests.job_flow import (
     history,
     job,
     listing,
-    start_emulator,
     transcode_account_id,
     upload,
     wait_for_job,
 )
-from tests.media import SHARED_MEDIA, make_clip
+from tests.media import SHARED_MEDIA
 
 STATUS = "SoftLayer_Network_Media_Transcode_Job_Status"
 LIMIT_MESSAGE = (
@@ -35,26 +33,8 @@ STARTED = re.compile(r"Transcoding started by transcoder \S+:\d+:[0-9a-f]{8} \(a
 EDGE_MEDIA = sorted(path.name for path in SHARED_MEDIA.iterdir() if path.suffix != ".md")
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    running = start_emulator(tmp_path_factory.mktemp("lifecycle"), workers=2)
-    yield running
-    running.stop(grace=0)
-
-
-@pytest.fixture(autouse=True)
-def clean_state(emulator):
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.wmv", seconds=1, size="160x120")
-
-
-@pytest.fixture
-def alice(emulator):
-    return client_for(emulator, "alice")
+# One emulator per module, reset before each test, with alice and a 1 s clip.
+from tests.job_flow import alice, clean_state, clip, emulator  # noqa: E402,F401
 
 
 def test_get_all_statuses_returns_the_five_fixed_ids(alice):

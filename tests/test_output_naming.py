@@ -4,7 +4,6 @@ name, any name a file system can hold, and never outside /out."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import SoftLayer
@@ -12,17 +11,15 @@ import SoftLayer
 from emulator.jobs import place_output
 from tests.job_flow import (
     ACCOUNT,
-    client_for,
     create_job,
     download,
     history,
     listing,
-    start_emulator,
     transcode_account_id,
     upload,
     wait_for_job,
 )
-from tests.media import make_clip, probe
+from tests.media import probe
 
 UNUSUAL_NAMES = [
     "my birthday clip",
@@ -34,26 +31,8 @@ UNUSUAL_NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    running = start_emulator(tmp_path_factory.mktemp("naming"), workers=2)
-    yield running
-    running.stop(grace=0)
-
-
-@pytest.fixture(autouse=True)
-def clean_state(emulator):
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.wmv", seconds=1, size="160x120")
-
-
-@pytest.fixture
-def alice(emulator):
-    return client_for(emulator, "alice")
+# One emulator per module, reset before each test, with alice and a 1 s clip.
+from tests.job_flow import alice, clean_state, clip, emulator  # noqa: E402,F401
 
 
 def test_taken_output_name_gets_an_underscore_and_the_count_plus_one(alice, clip):

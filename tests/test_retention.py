@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import SoftLayer
@@ -27,33 +26,14 @@ from tests.job_flow import (
     wait_for_job,
     wait_until,
 )
-from tests.media import make_clip
 
 RETENTION = 72 * 3600
 # Seconds a test may take between creating a file and moving the clock.
 SLACK = 60
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    running = start_emulator(tmp_path_factory.mktemp("retention"), workers=2)
-    yield running
-    running.stop(grace=0)
-
-
-@pytest.fixture(autouse=True)
-def clean_state(emulator):
-    emulator.reset()
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("media") / "clip.wmv", seconds=1, size="160x120")
-
-
-@pytest.fixture
-def alice(emulator):
-    return client_for(emulator, "alice")
+# One emulator per module, reset before each test, with alice and a 1 s clip.
+from tests.job_flow import alice, clean_state, clip, emulator  # noqa: E402,F401
 
 
 def advance(emulator, seconds: float) -> list[str]:
