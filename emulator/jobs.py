@@ -29,7 +29,7 @@ from emulator.models import (
     User,
 )
 from emulator.notifications import record_status_notification
-from emulator.storage import IN_DIR, OUT_DIR, InvalidPath, is_regular_file, normalize
+from emulator.storage import IN_DIR, OUT_DIR, InvalidPath, is_regular_file
 
 log = logging.getLogger("emulator.jobs")
 
@@ -402,11 +402,6 @@ def _count_named_after(out_dir: Path, base_name: str, extension: str) -> int:
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 80 else text[:80] + "..."
-
-
-def checked_source_path(path: Any) -> str:
-    """Normalised `/in/...` path for messages, or InvalidPath."""
-    return normalize(path, "source")
 
 
 __all__ = [
