@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import SoftLayer
 
 from emulator.cli import main
 from emulator.config import DEFAULT_API_KEY
+from tests.job_flow import wait_for_job
 from tests.media import make_clip
 from tests.served import passive_range, serve
 
@@ -37,15 +37,6 @@ def start_serve_expecting_failure(tmp_path: Path, *arguments: str) -> subprocess
     return run_cli(
         "serve", "--ftp-passive-ports", passive_range(), "--workers", "1", *arguments,
     )
-
-
-def wait_for_job(client, job_id: int, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.call(JOB, "getObject", id=job_id, mask="mask[id,transcodeStatusName]")
-        if job["transcodeStatusName"] in ("Complete", "Error") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
 
 
 def create_job(client, input_file: str) -> int:

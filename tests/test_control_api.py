@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from emulator.server import Emulator
+from tests.job_flow import wait_for_job
 from tests.media import make_clip
 
 JOB = "SoftLayer_Network_Media_Transcode_Job"
@@ -55,18 +56,9 @@ def job_state(client, job_id: int) -> dict:
                        mask="mask[id,transcodeStatusName,outputFile,history]")
 
 
-def wait_for(client, job_id: int, statuses: set[str], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = job_state(client, job_id)
-        if job["transcodeStatusName"] in statuses or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
-
-
 def finished(client, job_id: int) -> str:
     """The status a job ends in."""
-    return wait_for(client, job_id, {"Complete", "Error"})["transcodeStatusName"]
+    return wait_for_job(client, job_id, {"Complete", "Error"})["transcodeStatusName"]
 
 
 def listing(client, account_id: int, folder: str) -> list[str]:
@@ -131,9 +123,9 @@ def test_a_forced_failure_ends_the_next_job_in_error_with_the_note(
     upload(transcode_ftp, "clip.wmv", clip_bytes)
 
     control.post("jobs/fail", json={"message": "Disk quota exceeded on the transcoder"})
-    failed = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
-                      {"Complete", "Error"})
-    after = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
+    failed = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
+                          {"Complete", "Error"})
+    after = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                      {"Complete", "Error"})
 
     assert failed["transcodeStatusName"] == "Error"
@@ -154,11 +146,11 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
         "jobs/fail", json={"fileName": "broken.wmv", "message": "Bad input."}
     ).json()
 
-    first = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
+    first = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
                      {"Complete", "Error"})
-    second = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
+    second = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
                       {"Complete", "Error"})
-    fine = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/fine.wmv"),
+    fine = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/fine.wmv"),
                     {"Complete", "Error"})
 
     assert [first["transcodeStatusName"], second["transcodeStatusName"]] == ["Error", "Error"]
@@ -166,7 +158,7 @@ def test_failing_by_file_name_lasts_until_the_rule_is_removed(
     assert fine["transcodeStatusName"] == "Complete"
 
     assert control.delete(f"jobs/rules/{rule['id']}").json() == {"removed": True}
-    again = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
+    again = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/broken.wmv"),
                      {"Complete", "Error"})
     assert again["transcodeStatusName"] == "Complete"
 
@@ -179,8 +171,8 @@ def test_a_delay_keeps_jobs_processing_for_its_seconds(
 
     control.post("jobs/delay", json={"seconds": 4})
     slowed = create_job(softlayer_client, account_id, "/in/clip.wmv")
-    seen = wait_for(softlayer_client, slowed, {"Processing", "Complete", "Error"})
-    done = wait_for(softlayer_client, slowed, {"Complete", "Error"})
+    seen = wait_for_job(softlayer_client, slowed, {"Processing", "Complete", "Error"})
+    done = wait_for_job(softlayer_client, slowed, {"Complete", "Error"})
 
     assert seen["transcodeStatusName"] == "Processing"
     assert done["transcodeStatusName"] == "Complete"
@@ -199,12 +191,12 @@ def test_removing_a_delay_speeds_a_waiting_job_up(
     upload(transcode_ftp, "clip.wmv", clip_bytes)
     control.post("jobs/delay", json={"seconds": 3600, "fileName": "*.wmv"})
     job_id = create_job(softlayer_client, account_id, "/in/clip.wmv")
-    assert wait_for(softlayer_client, job_id, {"Processing"})["transcodeStatusName"] == "Processing"
+    assert wait_for_job(softlayer_client, job_id, {"Processing"})["transcodeStatusName"] == "Processing"
 
     assert control.delete("jobs/rules", params={"kind": "delay"}).json() == {"removed": 1}
 
     # Well within the hour the rule asked for.
-    done = wait_for(softlayer_client, job_id, {"Complete", "Error"}, timeout=120)
+    done = wait_for_job(softlayer_client, job_id, {"Complete", "Error"}, timeout=120)
     assert done["transcodeStatusName"] == "Complete"
     assert control.get("jobs/rules").json() == []
 
@@ -214,7 +206,7 @@ def test_a_clock_advance_deletes_a_72_hour_old_file(
 ):
     account_id = transcode_account["id"]
     upload(transcode_ftp, "clip.wmv", clip_bytes)
-    job = wait_for(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
+    job = wait_for_job(softlayer_client, create_job(softlayer_client, account_id, "/in/clip.wmv"),
                    {"Complete", "Error"})
     assert job["transcodeStatusName"] == "Complete"
 
@@ -331,7 +323,7 @@ def test_notifications_capture_every_status_change(
 ):
     upload(transcode_ftp, "clip.wmv", clip_bytes)
     job_id = create_job(softlayer_client, transcode_account["id"], "/in/clip.wmv")
-    wait_for(softlayer_client, job_id, {"Complete", "Error"})
+    wait_for_job(softlayer_client, job_id, {"Complete", "Error"})
 
     captured = control.get("notifications", params={"jobId": job_id}).json()
 

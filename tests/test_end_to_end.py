@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import ftplib
 import io
-import time
 
 import pytest
 import SoftLayer
 
 from emulator.config import DEFAULT_API_KEY, DEFAULT_USERNAME
+from tests.job_flow import wait_for_job
 from tests.media import make_clip, probe
 from tests.served import serve
 
@@ -32,15 +32,6 @@ def client(served):
     return SoftLayer.create_client_from_env(
         username=DEFAULT_USERNAME, api_key=DEFAULT_API_KEY, endpoint_url=served.rest_url
     )
-
-
-def wait_for_status(client, job_id: int, statuses: set[str], timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.call(JOB, "getObject", id=job_id, mask="mask[id,transcodeStatusName,history]")
-        if job["transcodeStatusName"] in statuses or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
 
 
 def test_a_user_transcodes_a_wmv_to_f4v_end_to_end(served, client, tmp_path):
@@ -107,7 +98,7 @@ def test_a_user_transcodes_a_wmv_to_f4v_end_to_end(served, client, tmp_path):
     assert job["byteIn"] == clip.stat().st_size
 
     # 8. Processing, then Complete, with a history entry per change.
-    finished = wait_for_status(client, job["id"], {"Complete", "Error"})
+    finished = wait_for_job(client, job["id"], {"Complete", "Error"})
     assert finished["transcodeStatusName"] == "Complete", finished["history"]
     history = client.call(JOB, "getHistory", id=job["id"])
     statuses = [entry["transcodeStatusName"] for entry in history]

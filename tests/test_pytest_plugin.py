@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from SoftLayer.transports.xmlrpc import XmlRpcTransport
 
 from emulator.server import Emulator
+from tests.job_flow import wait_for_job
 from tests.media import make_clip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,16 +101,6 @@ def test_the_xmlrpc_transport_is_chosen_by_parametrizing(softlayer_client, trans
     )
 
 
-def wait_for(client, job_id: int, statuses: set[str], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.call(JOB, "getObject", id=job_id,
-                          mask="mask[id,outputFile,transcodeStatusName,history]")
-        if job["transcodeStatusName"] in statuses or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
-
-
 def start_job(client, output: str) -> int:
     account_id = client.call("SoftLayer_Account", "getTranscodeAccounts")[0]["id"]
     presets = client.call(ACCOUNT, "getPresets", id=account_id)
@@ -135,13 +125,13 @@ def test_a_job_still_running_at_reset_cannot_finish_into_the_next_state(
     put_clip(transcode_emulator, clip)
     transcode_emulator.delay_jobs(30)
     old = start_job(softlayer_client, "/out/old")
-    running = wait_for(softlayer_client, old, {"Processing"}, 60)
+    running = wait_for_job(softlayer_client, old, {"Processing"}, 60)
     assert running["transcodeStatusName"] == "Processing"
 
     transcode_emulator.reset()
     put_clip(transcode_emulator, clip)
     new = start_job(softlayer_client, "/out/new")
-    job = wait_for(softlayer_client, new, {"Complete", "Error"})
+    job = wait_for_job(softlayer_client, new, {"Complete", "Error"})
 
     assert job["transcodeStatusName"] == "Complete"
     assert job["outputFile"] == "/out/new.mp4"
